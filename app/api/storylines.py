@@ -1,0 +1,78 @@
+"""Storylines: list, detail and members."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from app.api.deps import SessionDep
+from app.models import StorylineStatus
+from app.schemas import ArticlePage, StorylineDetail, StorylinePage
+from app.services import queries
+from app.services.queries import StorylineFilter, StorylineSort
+
+router = APIRouter(prefix="/storylines", tags=["storylines"])
+
+Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
+Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+
+
+@router.get("", response_model=StorylinePage)
+def list_storylines(
+    session: SessionDep,
+    active_since: Annotated[
+        datetime | None, Query(description="Storylines with an article at or after this time.")
+    ] = None,
+    active_until: Annotated[
+        datetime | None, Query(description="Storylines with an article at or before this time.")
+    ] = None,
+    outlet: Annotated[
+        str | None, Query(description="Only storylines this outlet (e.g. `tass.com`) covered.")
+    ] = None,
+    min_outlets: Annotated[
+        int | None, Query(ge=1, description="At least this many outlets.")
+    ] = None,
+    status: Annotated[
+        StorylineStatus | None, Query(description="Default: every status but `merged`.")
+    ] = None,
+    sort: Annotated[StorylineSort, Query(description="Order, largest/latest first.")] = (
+        StorylineSort.last_activity
+    ),
+    limit: Limit = 50,
+    cursor: Cursor = None,
+) -> StorylinePage:
+    """Storylines matching the filters, paginated by cursor."""
+    from app.services.prepare import normalize_outlet
+
+    where = StorylineFilter(
+        active_since=_utc(active_since),
+        active_until=_utc(active_until),
+        outlet=normalize_outlet(outlet) if outlet else None,
+        min_outlets=min_outlets,
+        status=status,
+    )
+    return queries.list_storylines(session, where, sort, limit, cursor)
+
+
+@router.get("/{storyline_id}", response_model=StorylineDetail, responses={404: {}})
+def get_storyline(storyline_id: int, session: SessionDep) -> StorylineDetail:
+    """Counts, outlets in order of first appearance, first and last article, status."""
+    return queries.get_storyline(session, storyline_id)
+
+
+@router.get("/{storyline_id}/articles", response_model=ArticlePage, responses={404: {}})
+def list_storyline_articles(
+    storyline_id: int, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
+) -> ArticlePage:
+    """The storyline's articles, oldest first."""
+    return queries.list_storyline_articles(session, storyline_id, limit, cursor)
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    from datetime import UTC
+
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

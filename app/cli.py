@@ -1,0 +1,114 @@
+"""The `storyline` command line: serve, migrate, import, stats."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from app.config import Settings
+
+cli = typer.Typer(help="Storyline: cross-outlet story clustering.", no_args_is_help=True)
+
+
+@cli.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Bind address.")] = None,
+    port: Annotated[int | None, typer.Option(help="TCP port.")] = None,
+) -> None:
+    """Run the HTTP service (migrates the database and loads the model first)."""
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = Settings()
+    uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply every pending schema migration to STORYLINE_DATABASE_URL."""
+    from app.db import Database
+    from app.db import migrate as upgrade
+
+    db = Database.from_url(Settings().database_url)
+    upgrade(db.engine)
+    db.dispose()
+    typer.echo("database is at the latest revision")
+
+
+@cli.command("import")
+def import_(
+    path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL corpus.")],
+    batch: Annotated[int, typer.Option(min=1, help="Articles embedded per step.")] = 64,
+) -> None:
+    """Ingest a JSONL corpus; a re-run skips what is already stored."""
+    from tqdm import tqdm
+
+    from app.corpus import read_corpus
+    from app.errors import InvalidInput
+    from app.services.prepare import Limits, PreparedArticle, parse_payload
+    from app.state import ServiceState
+
+    settings = Settings()
+    state = ServiceState.start(settings)
+    limits = Limits(
+        settings.batch_limit,
+        settings.max_body_bytes,
+        timedelta(hours=settings.future_tolerance_hours),
+    )
+    created = existing = rejected = 0
+    started = time.perf_counter()
+    rows = list(read_corpus(path))
+    with tqdm(total=len(rows), unit="article", dynamic_ncols=True) as bar:
+        for start in range(0, len(rows), batch):
+            chunk = rows[start : start + batch]
+            now = datetime.now(UTC)
+            good: list[PreparedArticle] = []
+            for row in chunk:
+                try:
+                    good.extend(parse_payload(row.payload, limits, now)[0])
+                except InvalidInput as exc:
+                    rejected += 1
+                    bar.write(f"line {row.line}: rejected: {exc}")
+            for result in state.ingestor.ingest(good, now) if good else []:
+                created += result.created
+                existing += not result.created
+            bar.update(len(chunk))
+    elapsed = time.perf_counter() - started
+    state.close()
+    typer.echo(
+        f"{created} stored, {existing} already present, {rejected} rejected "
+        f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.1f} articles/s)"
+    )
+
+
+@cli.command()
+def stats() -> None:
+    """Counts of outlets, articles and storylines by status."""
+    from sqlalchemy import func, select
+
+    from app.db import Database
+    from app.models import Article, Outlet, Storyline
+
+    db = Database.from_url(Settings().database_url)
+    with db.session() as session:
+        articles = session.scalar(select(func.count(Article.id))) or 0
+        outlets = session.scalar(select(func.count(Outlet.id))) or 0
+        by_status = session.execute(
+            select(Storyline.status, func.count(Storyline.id)).group_by(Storyline.status)
+        ).all()
+        multi = session.scalar(select(func.count(Storyline.id)).where(Storyline.outlet_count >= 2))
+    db.dispose()
+    typer.echo(f"articles:   {articles}")
+    typer.echo(f"outlets:    {outlets}")
+    for status, count in sorted(by_status, key=lambda r: r[0].value):
+        typer.echo(f"storylines {status.value}: {count}")
+    typer.echo(f"storylines with >= 2 outlets: {multi}")
+
+
+def main() -> None:
+    cli()

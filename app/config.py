@@ -1,0 +1,51 @@
+"""Service settings, read once from the environment (prefix ``STORYLINE_``)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob of the service. Each field is ``STORYLINE_<NAME>`` in the environment."""
+
+    model_config = SettingsConfigDict(env_prefix="STORYLINE_", env_file=None, extra="ignore")
+
+    database_url: str = Field(
+        "sqlite:///storyline.db",
+        description="SQLAlchemy URL; SQLite by default, postgresql+psycopg://... in production.",
+    )
+    migrate_on_start: bool = Field(True, description="Apply Alembic migrations at start-up.")
+    model_path: str | None = Field(
+        None,
+        description="Local directory of a sentence-transformers model; "
+        "default: the bundled all-MiniLM-L6-v2.",
+    )
+    max_tokens: int = Field(256, ge=16, le=512, description="Word pieces of title+lead embedded.")
+    embed_batch_size: int = Field(32, ge=1, le=1024)
+    batch_limit: int = Field(500, ge=1, description="Most articles accepted in one POST.")
+    max_body_bytes: int = Field(200_000, ge=1, description="Largest article body (UTF-8 bytes).")
+    max_request_bytes: int = Field(
+        128 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
+    )
+    future_tolerance_hours: float = Field(
+        24.0, ge=0, description="How far past now a published_at may lie (clock skew)."
+    )
+    join_threshold: float = Field(0.5, description="Similarity needed to join a storyline.")
+    window_days: float = Field(14.0, gt=0, description="Time window around an article's date.")
+    live_horizon_days: float = Field(
+        30.0,
+        gt=0,
+        description="Storylines silent longer than this (in stream time) go dormant and "
+        "leave the in-memory index.",
+    )
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """The process-wide settings (tests build their own ``Settings`` instead)."""
+    return Settings()

@@ -1,0 +1,64 @@
+"""The FastAPI application: wiring only."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.concurrency import run_in_threadpool
+
+from app.api import articles, health, storylines
+from app.config import Settings, get_settings
+from app.errors import install_error_handlers
+from app.schemas import ArticleIn
+from app.state import ServiceState
+from embeddings.protocol import Embedder
+
+DESCRIPTION = """
+Storyline groups news articles from many outlets into storylines (one real-world
+story each) and shows how each storyline spreads. POST articles to `/articles`;
+read storylines under `/storylines`.
+"""
+
+
+def create_app(settings: Settings | None = None, embedder: Embedder | None = None) -> FastAPI:
+    """Build the service. ``embedder`` may be shared (tests load the model once)."""
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        state = await run_in_threadpool(ServiceState.start, settings, embedder)
+        app.state.storyline = state
+        try:
+            yield
+        finally:
+            state.close()
+
+    app = FastAPI(title="Storyline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    install_error_handlers(app)
+    app.include_router(articles.router)
+    app.include_router(storylines.router)
+    app.include_router(health.router)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(
+                title=app.title,
+                version=app.version,
+                description=app.description,
+                routes=app.routes,
+            )
+            # POST /articles reads its body by hand (one object or a list), so the
+            # article schema is registered here for the docs.
+            components = schema.setdefault("components", {}).setdefault("schemas", {})
+            components["ArticleIn"] = ArticleIn.model_json_schema(
+                ref_template="#/components/schemas/{model}"
+            )
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    return app

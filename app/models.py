@@ -1,0 +1,129 @@
+"""Database tables as SQLAlchemy 2 typed models. Rows never leave app/."""
+
+from __future__ import annotations
+
+import enum
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    DateTime,
+    Enum,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp stored in UTC and always returned timezone-aware.
+
+    SQLite keeps no zone, PostgreSQL keeps ``timestamptz``; both come back as
+    aware UTC datetimes so comparisons never mix naive and aware values.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class StorylineStatus(enum.StrEnum):
+    active = "active"
+    dormant = "dormant"
+    merged = "merged"
+
+
+class Outlet(Base):
+    __tablename__ = "outlet"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(255), unique=True)
+    first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    country: Mapped[str | None] = mapped_column(String(64))
+    notes: Mapped[str | None] = mapped_column(Text)
+
+
+class Storyline(Base):
+    __tablename__ = "storyline"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Span of the members' effective times (published_at, or ingested_at when absent).
+    first_published_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_published_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    article_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    outlet_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+    centroid: Mapped[bytes] = mapped_column(LargeBinary)
+    status: Mapped[StorylineStatus] = mapped_column(
+        Enum(StorylineStatus, name="storyline_status", native_enum=False, length=16),
+        default=StorylineStatus.active,
+        index=True,
+    )
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
+
+
+class Article(Base):
+    __tablename__ = "article"
+    __table_args__ = (
+        Index("ix_article_storyline_id_effective_at", "storyline_id", "effective_at"),
+        Index("ix_article_storyline_id_outlet_id", "storyline_id", "outlet_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    external_id: Mapped[str | None] = mapped_column(String(512), unique=True)
+    url: Mapped[str | None] = mapped_column(String(2048), unique=True)
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    ingested_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # published_at when known, else ingested_at: the time used for windows and order.
+    effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    embedding: Mapped[bytes] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str] = mapped_column(String(255))
+    embedding_dim: Mapped[int] = mapped_column(Integer)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"))
+    similarity: Mapped[float] = mapped_column(Float)
+    extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+
+    outlet: Mapped[Outlet] = relationship(lazy="joined")

@@ -1,0 +1,170 @@
+"""Pydantic shapes of the HTTP API: what comes in and what goes out."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+_SEED_EXAMPLE = {
+    "url": "https://tass.com/world/1022167",
+    "outlet": "tass.com",
+    "title": "White Helmets making staged video of Idlib chemical attack — SANA",
+    "body": "DAMASCUS, September 22. /TASS/. Members of the White Helmets ...",
+    "published_at": "2018-09-22",
+    "language": "en",
+    "external_id": "seed-tass-2018-09-22",
+}
+
+
+class ArticleIn(BaseModel):
+    """One article as a client sends it."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_SEED_EXAMPLE]})
+
+    outlet: str = Field(min_length=1, max_length=255, description="Publisher: a domain or a name.")
+    title: str = Field("", description="Headline; may be empty when the body is not.")
+    body: str = Field("", description="Article text; HTML is stripped.")
+    url: str | None = Field(None, max_length=2048, description="Canonical URL; unique.")
+    external_id: str | None = Field(
+        None, min_length=1, max_length=512, description="The client's own id; unique."
+    )
+    published_at: datetime | None = Field(
+        None, description="ISO 8601 date or date-time; no zone means UTC."
+    )
+    language: str | None = Field(
+        None, description="ISO 639-1 code; detected from the text when absent."
+    )
+    metadata: dict[str, Any] | None = Field(None, description="Free-form JSON kept as given.")
+
+    @field_validator("outlet")
+    @classmethod
+    def _outlet_not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("outlet must not be blank")
+        return value
+
+    @field_validator("url")
+    @classmethod
+    def _url_is_http(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip()
+        if not value.lower().startswith(("http://", "https://")) or len(value) < 11:
+            raise ValueError("url must be an absolute http(s) URL")
+        return value
+
+    @field_validator("language")
+    @classmethod
+    def _language_code(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        code = value.strip().lower().replace("_", "-")
+        if not (2 <= len(code.split("-")[0]) <= 3 and code.split("-")[0].isalpha()):
+            raise ValueError("language must be an ISO 639 code such as 'en'")
+        return code
+
+    @field_validator("published_at")
+    @classmethod
+    def _utc(cls, value: datetime | None) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+    @model_validator(mode="after")
+    def _has_text(self) -> ArticleIn:
+        if not self.title.strip() and not self.body.strip():
+            raise ValueError("title and body are both empty")
+        return self
+
+
+class OutletRef(BaseModel):
+    id: int
+    name: str
+
+
+class ArticleOut(BaseModel):
+    """A stored article."""
+
+    id: int
+    external_id: str | None
+    url: str | None
+    outlet: OutletRef
+    title: str
+    body: str
+    language: str
+    published_at: datetime | None
+    ingested_at: datetime
+    content_hash: str
+    storyline_id: int
+    similarity: float = Field(description="Score against the storyline when it joined.")
+    embedding_model: str
+    metadata: dict[str, Any] | None
+
+
+class IngestResult(BaseModel):
+    """What happened to one posted article."""
+
+    id: int = Field(description="Article id.")
+    created: bool = Field(description="False when the article was already stored.")
+    storyline_id: int
+    storyline_is_new: bool = Field(description="True when this article opened the storyline.")
+    similarity: float
+
+
+class IngestResponse(BaseModel):
+    """Results in the order the articles were posted."""
+
+    articles: list[IngestResult]
+
+
+class StorylineSummary(BaseModel):
+    id: int
+    status: str
+    merged_into: int | None
+    created_at: datetime
+    updated_at: datetime
+    first_published_at: datetime
+    last_published_at: datetime
+    article_count: int
+    outlet_count: int
+
+
+class StorylineOutlet(BaseModel):
+    outlet: OutletRef
+    article_count: int
+    first_published_at: datetime
+
+
+class ArticleBrief(BaseModel):
+    id: int
+    outlet: OutletRef
+    title: str
+    url: str | None
+    published_at: datetime | None
+    effective_at: datetime
+    similarity: float
+
+
+class StorylineDetail(StorylineSummary):
+    outlets: list[StorylineOutlet]
+    first_article: ArticleBrief
+    last_article: ArticleBrief
+
+
+class StorylinePage(BaseModel):
+    items: list[StorylineSummary]
+    next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleBrief]
+    next_cursor: str | None
+
+
+class Health(BaseModel):
+    status: str
+    database: str
+    model: str
+    live_storylines: int

@@ -1,0 +1,141 @@
+"""Validation and normalisation of posted articles before anything is stored."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from langdetect import DetectorFactory, LangDetectException, detect
+from pydantic import TypeAdapter, ValidationError
+
+from app.errors import InvalidInput, input_error
+from app.schemas import ArticleIn
+from app.text import clean_text
+
+DetectorFactory.seed = 0  # langdetect is random unless seeded
+_BATCH = TypeAdapter(list[ArticleIn])
+_SINGLE = TypeAdapter(ArticleIn)
+_DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedArticle:
+    """A valid, cleaned article, ready to embed and store."""
+
+    outlet: str
+    title: str
+    body: str
+    url: str | None
+    external_id: str | None
+    published_at: datetime | None
+    language: str
+    metadata: dict[str, Any] | None
+    content_hash: str
+
+
+@dataclass(frozen=True, slots=True)
+class Limits:
+    batch: int
+    body_bytes: int
+    future: timedelta
+
+
+def parse_payload(
+    payload: Any, limits: Limits, now: datetime
+) -> tuple[list[PreparedArticle], bool]:
+    """Validate a decoded JSON payload: one article object or a list of them.
+
+    Returns the prepared articles and whether the payload was a batch. Raises
+    :class:`InvalidInput` naming every offending field; nothing is partial.
+    """
+    is_batch = isinstance(payload, list)
+    if is_batch:
+        if not payload:
+            raise InvalidInput([input_error(("body",), "batch is empty", "too_short")])
+        if len(payload) > limits.batch:
+            msg = f"batch of {len(payload)} articles exceeds the limit of {limits.batch}"
+            raise InvalidInput([input_error(("body",), msg, "too_long")])
+    elif not isinstance(payload, dict):
+        msg = "expected an article object or a list of article objects"
+        raise InvalidInput([input_error(("body",), msg, "model_type")])
+    try:
+        if is_batch:
+            articles = _BATCH.validate_python(payload)
+        else:
+            articles = [_SINGLE.validate_python(payload)]
+    except ValidationError as exc:
+        raise InvalidInput(
+            [
+                input_error(("body", *e["loc"]), e["msg"], e["type"])
+                for e in exc.errors(include_url=False, include_context=False)
+            ]
+        ) from None
+    prepared, errors = [], []
+    for index, article in enumerate(articles):
+        loc: tuple[str | int, ...] = ("body", index) if is_batch else ("body",)
+        try:
+            prepared.append(prepare(article, limits, now))
+        except InvalidInput as exc:
+            errors.extend({**e, "loc": [*loc, *e["loc"]]} for e in exc.errors)
+    if errors:
+        raise InvalidInput(errors)
+    return prepared, is_batch
+
+
+def prepare(article: ArticleIn, limits: Limits, now: datetime) -> PreparedArticle:
+    """Apply the rules that need settings or cleaning; ``loc`` in errors is relative."""
+    errors = []
+    size = len(article.body.encode("utf-8", "surrogatepass"))
+    if size > limits.body_bytes:
+        msg = f"body is {size} bytes, over the limit of {limits.body_bytes}"
+        errors.append(input_error(("body",), msg, "too_long"))
+    if article.published_at is not None and article.published_at > now + limits.future:
+        msg = f"published_at {article.published_at.isoformat()} lies in the future"
+        errors.append(input_error(("published_at",), msg, "future_date"))
+    if errors:
+        raise InvalidInput(errors)
+    title, body = clean_text(article.title), clean_text(article.body)
+    if not title and not body:
+        msg = "title and body are empty once markup is removed"
+        raise InvalidInput([input_error(("body",), msg, "empty_text")])
+    return PreparedArticle(
+        outlet=normalize_outlet(article.outlet),
+        title=title,
+        body=body,
+        url=article.url,
+        external_id=article.external_id,
+        published_at=article.published_at,
+        language=article.language or detect_language(title, body),
+        metadata=article.metadata,
+        content_hash=content_hash(title, body),
+    )
+
+
+def normalize_outlet(raw: str) -> str:
+    """Canonical outlet key: a bare lower-case host for domains and URLs, else the name.
+
+    "https://www.TASS.com/world" -> "tass.com"; "Global Research" -> "global research".
+    """
+    value = " ".join(raw.split()).lower()
+    host = urlsplit(value).hostname if "://" in value else value.split("/")[0].split(":")[0]
+    if host and _DOMAIN.match(host):
+        return host.removeprefix("www.")
+    return value
+
+
+def detect_language(title: str, body: str) -> str:
+    """ISO 639-1 code of the text, or "und" when it cannot be told."""
+    sample = f"{title}\n{body[:2000]}"
+    try:
+        return str(detect(sample))
+    except LangDetectException:
+        return "und"
+
+
+def content_hash(title: str, body: str) -> str:
+    """SHA-256 hex of the cleaned title and body: equal texts, equal hash."""
+    return hashlib.sha256(f"{title}\n\n{body}".encode()).hexdigest()

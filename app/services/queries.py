@@ -1,0 +1,211 @@
+"""Read side: articles and storylines as the API shows them."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
+
+from app.errors import NotFound
+from app.models import Article, Outlet, Storyline, StorylineStatus
+from app.schemas import (
+    ArticleBrief,
+    ArticleOut,
+    ArticlePage,
+    OutletRef,
+    StorylineDetail,
+    StorylineOutlet,
+    StorylinePage,
+    StorylineSummary,
+)
+from app.services.cursor import decode_cursor, encode_cursor
+
+
+class StorylineSort(enum.StrEnum):
+    last_activity = "last_activity"
+    size = "size"
+    outlets = "outlets"
+
+
+_SORT_COLUMN: dict[StorylineSort, InstrumentedAttribute[int] | InstrumentedAttribute[datetime]] = {
+    StorylineSort.last_activity: Storyline.last_published_at,
+    StorylineSort.size: Storyline.article_count,
+    StorylineSort.outlets: Storyline.outlet_count,
+}
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineFilter:
+    active_since: datetime | None = None
+    active_until: datetime | None = None
+    outlet: str | None = None
+    min_outlets: int | None = None
+    status: StorylineStatus | None = None
+
+
+def get_article(session: Session, article_id: int) -> ArticleOut:
+    row = session.get(Article, article_id)
+    if row is None:
+        raise NotFound(f"article {article_id} not found")
+    return ArticleOut(
+        id=row.id,
+        external_id=row.external_id,
+        url=row.url,
+        outlet=OutletRef(id=row.outlet.id, name=row.outlet.name),
+        title=row.title,
+        body=row.body,
+        language=row.language,
+        published_at=row.published_at,
+        ingested_at=row.ingested_at,
+        content_hash=row.content_hash,
+        storyline_id=row.storyline_id,
+        similarity=row.similarity,
+        embedding_model=row.embedding_model,
+        metadata=row.extra,
+    )
+
+
+def list_storylines(
+    session: Session,
+    where: StorylineFilter,
+    sort: StorylineSort,
+    limit: int,
+    cursor: str | None,
+) -> StorylinePage:
+    """One page of storylines, most recent / largest first, by keyset pagination."""
+    column = _SORT_COLUMN[sort]
+    query = select(Storyline)
+    for clause in _filter_clauses(where):
+        query = query.where(clause)
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor)
+        query = query.where(or_(column < value, and_(column == value, Storyline.id < last_id)))
+    rows = list(
+        session.scalars(query.order_by(column.desc(), Storyline.id.desc()).limit(limit + 1))
+    )
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = None
+    if more:
+        last = rows[-1]
+        next_cursor = encode_cursor(getattr(last, column.key), last.id)
+    return StorylinePage(items=[_summary(r) for r in rows], next_cursor=next_cursor)
+
+
+def _filter_clauses(where: StorylineFilter) -> list[ColumnElement[bool]]:
+    clauses: list[ColumnElement[bool]] = []
+    if where.status is not None:
+        clauses.append(Storyline.status == where.status)
+    else:
+        clauses.append(Storyline.status != StorylineStatus.merged)
+    if where.active_since is not None:
+        clauses.append(Storyline.last_published_at >= where.active_since)
+    if where.active_until is not None:
+        clauses.append(Storyline.first_published_at <= where.active_until)
+    if where.min_outlets is not None:
+        clauses.append(Storyline.outlet_count >= where.min_outlets)
+    if where.outlet is not None:
+        covered = (
+            select(Article.id)
+            .join(Outlet, Outlet.id == Article.outlet_id)
+            .where(Article.storyline_id == Storyline.id, Outlet.name == where.outlet)
+            .exists()
+        )
+        clauses.append(covered)
+    return clauses
+
+
+def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
+    row = _storyline(session, storyline_id)
+    per_outlet = session.execute(
+        select(Outlet.id, Outlet.name, func.count(Article.id), func.min(Article.effective_at))
+        .join(Article, Article.outlet_id == Outlet.id)
+        .where(Article.storyline_id == storyline_id)
+        .group_by(Outlet.id, Outlet.name)
+        .order_by(func.min(Article.effective_at), Outlet.id)
+    ).all()
+    members = select(Article).where(Article.storyline_id == storyline_id)
+    first = session.scalars(members.order_by(Article.effective_at, Article.id).limit(1)).one()
+    last = session.scalars(
+        members.order_by(Article.effective_at.desc(), Article.id.desc()).limit(1)
+    ).one()
+    outlets = [
+        StorylineOutlet(
+            outlet=OutletRef(id=oid, name=name),
+            article_count=count,
+            first_published_at=_aware(first_at),
+        )
+        for oid, name, count, first_at in per_outlet
+    ]
+    return StorylineDetail(
+        **_summary(row).model_dump(),
+        outlets=outlets,
+        first_article=_brief(first),
+        last_article=_brief(last),
+    )
+
+
+def list_storyline_articles(
+    session: Session, storyline_id: int, limit: int, cursor: str | None
+) -> ArticlePage:
+    """Members of a storyline in time order (oldest first), by keyset pagination."""
+    _storyline(session, storyline_id)
+    query = select(Article).where(Article.storyline_id == storyline_id)
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor)
+        query = query.where(
+            or_(
+                Article.effective_at > value,
+                and_(Article.effective_at == value, Article.id > last_id),
+            )
+        )
+    rows = list(session.scalars(query.order_by(Article.effective_at, Article.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].effective_at, rows[-1].id) if more else None
+    return ArticlePage(items=[_brief(r) for r in rows], next_cursor=next_cursor)
+
+
+def _storyline(session: Session, storyline_id: int) -> Storyline:
+    row = session.get(Storyline, storyline_id)
+    if row is None:
+        raise NotFound(f"storyline {storyline_id} not found")
+    return row
+
+
+def _summary(row: Storyline) -> StorylineSummary:
+    return StorylineSummary(
+        id=row.id,
+        status=row.status.value,
+        merged_into=row.merged_into,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        first_published_at=row.first_published_at,
+        last_published_at=row.last_published_at,
+        article_count=row.article_count,
+        outlet_count=row.outlet_count,
+    )
+
+
+def _brief(row: Article) -> ArticleBrief:
+    return ArticleBrief(
+        id=row.id,
+        outlet=OutletRef(id=row.outlet.id, name=row.outlet.name),
+        title=row.title,
+        url=row.url,
+        published_at=row.published_at,
+        effective_at=row.effective_at,
+        similarity=row.similarity,
+    )
+
+
+def _aware(value: datetime) -> datetime:
+    """Aggregates bypass the column type on SQLite and come back naive."""
+    from datetime import UTC
+
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
