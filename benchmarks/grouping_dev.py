@@ -141,10 +141,63 @@ def _registry() -> dict[str, Callable[..., OnlineGrouper]]:
         name: getattr(clustering, cls)
         for name, cls in [
             ("centroid", "CentroidGrouper"),
-            ("lexical", "LexicalGrouper"),
+            ("evidence", "EvidenceGrouper"),
         ]
         if hasattr(clustering, cls)
     }
+
+
+def story_half(story: str) -> int:
+    """0 or 1, a fixed hash split of stories for cross-validation."""
+    return hashlib.sha256(story.encode("utf-8")).digest()[0] % 2
+
+
+def collect_features(
+    grouper: Any, articles: Sequence[Article], vectors: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Oracle replay: candidate features per article and whether each is its gold story.
+
+    Every article is added to its gold storyline, so features describe the
+    decisions a perfect grouper would face. Returns X (rows, features), y (rows,).
+    """
+    keys = {story: k for k, story in enumerate(dict.fromkeys(a.story for a in articles))}
+    xs, ys = [], []
+    for i in order(articles):
+        a = articles[i]
+        item = Item(vector=vectors[i], title=a.title, body=a.body, timestamp=a.timestamp)
+        cand, feats = grouper.candidates(item)
+        xs.append(feats)
+        ys.append(np.asarray([c == keys[a.story] for c in cand], dtype=bool))
+        grouper.add(item, keys[a.story])
+    return np.vstack(xs), np.concatenate(ys)
+
+
+def fit_join_model(
+    corpora: Sequence[tuple[Sequence[Article], np.ndarray]],
+    features: Sequence[str],
+    grouper_params: dict[str, Any],
+    c: float = 1.0,
+) -> Any:
+    """Logistic regression over oracle candidates; each corpus weighs the same in total."""
+    from sklearn.linear_model import LogisticRegression
+
+    from clustering import EvidenceGrouper, JoinModel
+    from clustering.join_model import FEATURES
+
+    cols = [FEATURES.index(f) for f in features]
+    xs, ys, ws = [], [], []
+    for arts, vecs in corpora:
+        x, y = collect_features(EvidenceGrouper(**grouper_params), arts, vecs)
+        xs.append(x[:, cols])
+        ys.append(y)
+        ws.append(np.full(y.size, 1.0 / max(y.size, 1)))
+    model = LogisticRegression(C=c, max_iter=5000)
+    w = np.concatenate(ws)
+    model.fit(np.vstack(xs), np.concatenate(ys), sample_weight=w / w.mean())
+    weights = [0.0] * len(FEATURES)
+    for col, coef in zip(cols, model.coef_[0], strict=True):
+        weights[col] = round(float(coef), 3)
+    return JoinModel(weights=tuple(weights), bias=round(float(model.intercept_[0]), 3))
 
 
 def _parse_value(text: str) -> Any:
@@ -175,7 +228,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--grouper", default="centroid")
     parser.add_argument("--param", action="append", default=[], help="name=v1,v2,...")
     parser.add_argument("--seeds", type=Path, default=None)
+    parser.add_argument("--fit", type=Path, nargs="*", default=None, help="corpora to fit on")
+    parser.add_argument("--features", default="", help="comma list of features to fit")
+    parser.add_argument("--halves", action="store_true", help="fit on one story half, test other")
     args = parser.parse_args(argv)
+    if args.fit is not None:
+        _fit_and_evaluate(args)
+        return
 
     factory = _registry()[args.grouper]
     seeds = load_articles(args.seeds) if args.seeds else []
@@ -200,6 +259,58 @@ def main(argv: Sequence[str] | None = None) -> None:
             if seeds:
                 line += " | " + _seed_report(labels, n_corpus)
             print(line, flush=True)
+
+
+def _load(path: Path) -> tuple[list[Article], np.ndarray]:
+    arts = load_articles(path)
+    return arts, embed(arts)
+
+
+def _subset(
+    arts: Sequence[Article], vecs: np.ndarray, half: int | None
+) -> tuple[list[Article], np.ndarray]:
+    if half is None:
+        return list(arts), vecs
+    keep = [i for i, a in enumerate(arts) if story_half(a.story) == half]
+    return [arts[i] for i in keep], vecs[keep]
+
+
+def _fit_and_evaluate(args: argparse.Namespace) -> None:
+    from clustering import EvidenceGrouper
+    from clustering.join_model import FEATURES
+    from clustering.metrics import score
+
+    features = [f for f in args.features.split(",") if f] or list(FEATURES)
+    fit_data = [_load(p) for p in args.fit]
+    eval_data = [(p, *_load(p)) for p in args.corpus]
+    seeds = load_articles(args.seeds) if args.seeds else []
+    seed_vecs = embed(seeds) if seeds else None
+    for params in _grid(args.param):
+        grouper_params = {k: v for k, v in params.items() if k not in ("C", "threshold")}
+        for half in (0, 1) if args.halves else (None,):
+            train = [_subset(a, v, half) for a, v in fit_data]
+            model = fit_join_model(train, features, grouper_params, c=params.get("C", 1.0))
+            if "threshold" in params:
+                model = type(model)(model.weights, model.bias, params["threshold"])
+            print(f"fit half={half} {params} {model}", flush=True)
+            for path, arts, vecs in eval_data:
+                test_half = None if half is None else 1 - half
+                arts_t, vecs_t = _subset(arts, vecs, test_half)
+                n_corpus = len(arts_t)
+                if seeds and seed_vecs is not None:
+                    arts_t, vecs_t = arts_t + seeds, np.vstack([vecs_t, seed_vecs])
+                gold = np.unique([a.story for a in arts_t], return_inverse=True)[1]
+                labels, ms = replay(EvidenceGrouper(model, **grouper_params), arts_t, vecs_t)
+                s = score(gold[:n_corpus], labels[:n_corpus])
+                line = (
+                    f"  {path.stem:14s} half={test_half} "
+                    f"B3 P/R/F1 {s.bcubed_precision:.3f}/{s.bcubed_recall:.3f}/{s.bcubed_f1:.3f}"
+                    f" pair P/R/F1 {s.pair_precision:.3f}/{s.pair_recall:.3f}/{s.pair_f1:.3f} "
+                    f"AMI {s.ami:.3f} clusters {s.pred_clusters}/{s.gold_clusters} {ms:.2f} ms"
+                )
+                if seeds:
+                    line += " | " + _seed_report(labels, n_corpus)
+                print(line, flush=True)
 
 
 def _seed_report(labels: np.ndarray, n_corpus: int) -> str:

@@ -1,0 +1,204 @@
+"""Single-pass grouping on combined dense, lexical and time evidence.
+
+For each article the grouper shortlists live storylines whose published span
+lies within ``window_days`` of the article's date (all of them when either side
+is undated), keeps the ``shortlist`` best by dense centroid cosine, computes the
+features of :mod:`clustering.join_model` for those, and joins the candidate the
+:class:`~clustering.join_model.JoinModel` finds most probable when it clears the
+model's threshold.
+
+Lexical weights are tf-idf with document frequencies from
+:class:`~clustering.doc_freq.DocumentFrequency`, i.e. only from added articles
+and decayed in stream time, so replaying ``add`` over the stored live window
+rebuilds nearly the same state. Storylines with no addition for
+``evict_after_days`` of stream time are dropped, bounding memory and keeping
+``decide`` fast. Cost per ``decide``: O(live x d) for the dense shortlist plus
+O(shortlist x members x terms) for the lexical features.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from clustering.doc_freq import DocumentFrequency
+from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
+from clustering.online import Decision, Item
+from clustering.storylines import F64, I64, Member, StorylineTable
+from clustering.terms import ENTITY_MARK, article_terms
+
+_DAY = 86_400.0
+
+
+class EvidenceGrouper:
+    """Join-or-new by a calibrated logistic model over dense, lexical and time features."""
+
+    def __init__(
+        self,
+        model: JoinModel = DEFAULT_MODEL,
+        window_days: float = 14.0,
+        shortlist: int = 32,
+        max_members: int = 8,
+        half_life_days: float | None = 14.0,
+        evict_after_days: float = 30.0,
+        title_weight: float = 2.0,
+        max_body_tokens: int = 400,
+    ) -> None:
+        self.model = model
+        self.window_days = window_days
+        self.shortlist = shortlist
+        self.max_members = max_members
+        self.half_life_days = half_life_days
+        self.evict_after_days = evict_after_days
+        self.title_weight = title_weight
+        self.max_body_tokens = max_body_tokens
+        self.df_ = DocumentFrequency(half_life_days)
+        self.table_: StorylineTable | None = None
+        self.is_entity_ = np.zeros(0, dtype=bool)  # per term id
+        self.clock_ = -math.inf  # latest timestamp added, Unix seconds
+        self.evicted_at_ = -math.inf
+        self.vocab_at_compact_ = 0
+
+    def __len__(self) -> int:
+        return 0 if self.table_ is None else len(self.table_)
+
+    def decide(self, item: Item) -> Decision:
+        keys, features = self.candidates(item)
+        if not keys:
+            return Decision(None, 0.0)
+        p = self.model.probability(features)
+        best = int(np.argmax(p))
+        if p[best] >= self.model.threshold:
+            return Decision(keys[best], float(p[best]))
+        return Decision(None, float(p[best]))
+
+    def add(self, item: Item, storyline: int) -> None:
+        if self.table_ is None:
+            self.table_ = StorylineTable(item.vector.shape[0], self.max_members)
+        if item.timestamp is not None:
+            self.clock_ = max(self.clock_, item.timestamp)
+        terms = self._terms(item)
+        ids = self.df_.add(terms, item.timestamp)
+        if self.is_entity_.size < len(self.df_):
+            flags = np.zeros(max(1024, 2 * len(self.df_)), dtype=bool)
+            flags[: self.is_entity_.size] = self.is_entity_
+            self.is_entity_ = flags
+        self.is_entity_[ids] = [t.startswith(ENTITY_MARK) for t in terms]
+        weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
+        member = Member(np.asarray(item.vector, dtype=np.float32), ids, weights)
+        self.table_.add(storyline, member, item.timestamp, self.clock_)
+        self._housekeeping()
+
+    def merge(self, source: int, target: int) -> None:
+        if self.table_ is not None:
+            self.table_.merge(source, target)
+
+    def candidates(self, item: Item) -> tuple[list[int], F64]:
+        """Shortlisted storyline keys and their features, shape (k, len(FEATURES))."""
+        table = self.table_
+        if table is None or len(table) == 0:
+            return [], np.zeros((0, len(FEATURES)))
+        rows = self._rows_in_window(table, item.timestamp)
+        if rows.size == 0:
+            return [], np.zeros((0, len(FEATURES)))
+        sums = table.sums[rows]
+        dense_c = (sums @ item.vector) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+        if rows.size > self.shortlist:
+            top = np.argsort(-dense_c, kind="stable")[: self.shortlist]
+            rows, dense_c = rows[np.sort(top)], dense_c[np.sort(top)]
+        feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
+        feats[:, 0] = dense_c
+        feats[:, 1] = [
+            max(float(m.vector @ item.vector) for m in table.members[r]) for r in rows.tolist()
+        ]
+        feats[:, 2:6] = self._lexical(table, rows, item)
+        feats[:, 6] = np.log1p(self._gap_days(table, rows, item.timestamp))
+        feats[:, 7] = np.log(table.counts[rows])
+        return [table.keys[r] for r in rows.tolist()], feats
+
+    def _terms(self, item: Item) -> dict[str, float]:
+        return article_terms(
+            item.title,
+            item.body,
+            title_weight=self.title_weight,
+            max_body_tokens=self.max_body_tokens,
+        )
+
+    def _rows_in_window(self, table: StorylineTable, ts: float | None) -> I64:
+        n = table.size
+        ok = table.alive[:n].copy()
+        if ts is not None:
+            slack = self.window_days * _DAY
+            with np.errstate(invalid="ignore"):
+                near = (ts >= table.first[:n] - slack) & (ts <= table.last[:n] + slack)
+            ok &= near | np.isnan(table.first[:n])
+        return np.flatnonzero(ok)
+
+    def _gap_days(self, table: StorylineTable, rows: I64, ts: float | None) -> F64:
+        """Days from the storyline's published span to ``ts``; 0 when either is undated."""
+        if ts is None:
+            return np.zeros(rows.size)
+        with np.errstate(invalid="ignore"):
+            gap = np.maximum(np.maximum(table.first[rows] - ts, ts - table.last[rows]), 0.0)
+        return np.nan_to_num(gap, nan=0.0) / _DAY
+
+    def _lexical(self, table: StorylineTable, rows: I64, item: Item) -> F64:
+        """Word and entity tf-idf cosines, (centroid, best member) each: shape (k, 4)."""
+        terms = self._terms(item)
+        q_ids = self.df_.lookup(terms)
+        q_w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
+        q_w *= self.df_.idf(q_ids)
+        q_ent = np.fromiter((t.startswith(ENTITY_MARK) for t in terms), dtype=bool)
+        q_norm = (
+            math.sqrt(float((q_w[~q_ent] ** 2).sum())),
+            math.sqrt(float((q_w[q_ent] ** 2).sum())),
+        )
+        known = q_ids >= 0
+        query = np.zeros(len(self.df_), dtype=np.float64)
+        query[q_ids[known]] = q_w[known]
+
+        # Segments: one per storyline centroid, then one per recent member.
+        seg_ids: list[I64] = []
+        seg_w: list[F64] = []
+        owner: list[int] = []  # candidate index of each member segment
+        for r in rows.tolist():
+            seg_ids.append(table.lexicons[r].term_ids)
+            seg_w.append(table.lexicons[r].term_weights)
+        for k, r in enumerate(rows.tolist()):
+            for m in table.members[r]:
+                seg_ids.append(m.term_ids)
+                seg_w.append(m.term_weights)
+                owner.append(k)
+        lengths = np.fromiter((a.size for a in seg_ids), dtype=np.int64, count=len(seg_ids))
+        ids = np.concatenate(seg_ids)
+        w = np.concatenate(seg_w) * self.df_.idf(ids)
+        seg = np.repeat(np.arange(lengths.size), lengths)
+        ent = self.is_entity_[ids]
+        prod = w * query[ids]
+        out = np.zeros((rows.size, 4))
+        for channel, mask in enumerate((~ent, ent)):
+            dot = np.bincount(seg, weights=prod * mask, minlength=lengths.size)
+            norm = np.sqrt(np.bincount(seg, weights=(w * w) * mask, minlength=lengths.size))
+            cos = dot / np.maximum(norm * q_norm[channel], 1e-12)
+            out[:, 2 * channel] = cos[: rows.size]
+            best = np.zeros(rows.size)
+            np.maximum.at(best, np.asarray(owner, dtype=np.int64), cos[rows.size :])
+            out[:, 2 * channel + 1] = best
+        return out
+
+    def _housekeeping(self) -> None:
+        table = self.table_
+        assert table is not None
+        if self.clock_ - self.evicted_at_ >= _DAY:
+            table.evict_inactive(self.clock_ - self.evict_after_days * _DAY)
+            self.evicted_at_ = self.clock_
+        if len(self.df_) > max(50_000, 2 * self.vocab_at_compact_):
+            remap = self.df_.compact()
+            if remap is not None:
+                table.remap_terms(remap)
+                flags = np.zeros(max(1024, 2 * len(self.df_)), dtype=bool)
+                kept = remap >= 0
+                flags[remap[kept]] = self.is_entity_[: remap.size][kept]
+                self.is_entity_ = flags
+            self.vocab_at_compact_ = len(self.df_)

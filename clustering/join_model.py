@@ -1,0 +1,61 @@
+"""The join-or-new decision: a logistic model over a few similarity features.
+
+For an article and one candidate storyline, ``p = sigmoid(bias + weights . x)``
+estimates the chance that the article reports that storyline's story; the
+grouper joins the candidate with the highest ``p`` when it reaches the model's
+``threshold`` and opens a new storyline otherwise.
+
+Features (one row per candidate, in this order):
+
+==================  ==========================================================
+dense_centroid      cosine of the article vector with the storyline centroid
+dense_max           highest cosine with the storyline's recent members
+word_centroid       tf-idf cosine over words with the storyline's summed terms
+word_max            highest tf-idf word cosine with a recent member
+entity_centroid     tf-idf cosine over names, places and numbers (centroid)
+entity_max          highest entity cosine with a recent member
+log_gap_days        ln(1 + days between the article and the storyline's span)
+log_size            ln(number of articles in the storyline)
+==================  ==========================================================
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+FEATURES: tuple[str, ...] = (
+    "dense_centroid",
+    "dense_max",
+    "word_centroid",
+    "word_max",
+    "entity_centroid",
+    "entity_max",
+    "log_gap_days",
+    "log_size",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class JoinModel:
+    """Frozen logistic coefficients; ``weights`` align with :data:`FEATURES`."""
+
+    weights: tuple[float, ...]
+    bias: float
+    threshold: float = 0.5
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(FEATURES):
+            raise ValueError(f"need {len(FEATURES)} weights, got {len(self.weights)}")
+
+    def probability(self, features: NDArray[np.float64]) -> NDArray[np.float64]:
+        """Join probability per candidate: features (k, len(FEATURES)) -> (k,) in (0, 1)."""
+        z = features @ np.asarray(self.weights, dtype=np.float64) + self.bias
+        out: NDArray[np.float64] = 1.0 / (1.0 + np.exp(-z))
+        return out
+
+
+# Placeholder until fitted: dense centroid cosine only, join above 0.5.
+DEFAULT_MODEL = JoinModel(weights=(20.0, 0, 0, 0, 0, 0, 0, 0), bias=-10.0)

@@ -1,0 +1,183 @@
+"""Live storylines as the evidence grouper sees them: dense, lexical and time state.
+
+One row per live storyline holds the running sum of member vectors (dense
+centroid), the summed term frequencies of all members (lexical centroid, as
+sorted term-id / weight arrays), the last ``max_members`` members themselves
+(vector and terms) for member-level comparison, the published span and the
+stream time of the last addition. Rows of storylines inactive for longer than
+an eviction horizon are dropped, so memory is bounded by the live window.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+from numpy.typing import NDArray
+
+F32 = NDArray[np.float32]
+F64 = NDArray[np.float64]
+I64 = NDArray[np.int64]
+
+
+@dataclass(slots=True)
+class Member:
+    """One article kept for member-level comparison: unit vector (d,), term ids and weights (k,)."""
+
+    vector: F32
+    term_ids: I64
+    term_weights: F64
+
+
+@dataclass(slots=True)
+class Lexicon:
+    """Summed term weights of a storyline: sorted unique ids (k,) and weights (k,)."""
+
+    term_ids: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    term_weights: F64 = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+
+    def absorb(self, ids: I64, weights: F64) -> None:
+        """Add ``weights`` at ``ids`` (ids may be unsorted, unique within the call)."""
+        all_ids = np.concatenate([self.term_ids, ids])
+        all_w = np.concatenate([self.term_weights, weights])
+        uniq, inverse = np.unique(all_ids, return_inverse=True)
+        self.term_ids = uniq
+        self.term_weights = np.bincount(inverse, weights=all_w, minlength=uniq.size).astype(
+            np.float64
+        )
+
+    def remap(self, old_to_new: I64) -> None:
+        """Follow a vocabulary compaction; terms mapped to -1 are dropped."""
+        ids = old_to_new[self.term_ids]
+        keep = ids >= 0
+        self.term_ids, self.term_weights = ids[keep], self.term_weights[keep]
+
+
+class StorylineTable:
+    """Row store of live storylines keyed by the service's storyline ids."""
+
+    def __init__(self, dim: int, max_members: int) -> None:
+        self.max_members = max_members
+        self.rows: dict[int, int] = {}
+        self.keys: list[int] = []
+        self.sums: F32 = np.zeros((0, dim), dtype=np.float32)
+        self.counts: I64 = np.zeros(0, dtype=np.int64)
+        self.first: F64 = np.zeros(0, dtype=np.float64)  # NaN: no dated member
+        self.last: F64 = np.zeros(0, dtype=np.float64)
+        self.active: F64 = np.zeros(0, dtype=np.float64)  # stream time of last addition
+        self.alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self.members: list[deque[Member]] = []
+        self.lexicons: list[Lexicon] = []
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def size(self) -> int:
+        """Rows in use, alive or not; arrays are valid up to this length."""
+        return len(self.keys)
+
+    def add(self, key: int, member: Member, timestamp: float | None, clock: float) -> None:
+        """Record ``member`` in storyline ``key`` (created if new) at stream time ``clock``."""
+        row = self.rows.get(key)
+        if row is None:
+            row = self._new_row(key)
+        self.sums[row] += member.vector
+        self.counts[row] += 1
+        self.members[row].append(member)
+        self.lexicons[row].absorb(member.term_ids, member.term_weights)
+        if timestamp is not None:
+            self.first[row] = np.fmin(self.first[row], timestamp)
+            self.last[row] = np.fmax(self.last[row], timestamp)
+        self.active[row] = max(self.active[row], clock)
+
+    def merge(self, source: int, target: int) -> None:
+        """Fold storyline ``source`` into ``target``; either may be unknown (evicted)."""
+        src = self.rows.pop(source, None)
+        if src is None:
+            return
+        dst = self.rows.get(target)
+        if dst is None:  # target was evicted: the source row simply takes its key
+            self.rows[target] = src
+            self.keys[src] = target
+            return
+        self.sums[dst] += self.sums[src]
+        self.counts[dst] += self.counts[src]
+        self.first[dst] = np.fmin(self.first[dst], self.first[src])
+        self.last[dst] = np.fmax(self.last[dst], self.last[src])
+        self.active[dst] = max(self.active[dst], self.active[src])
+        merged = [*self.members[dst], *self.members[src]]
+        self.members[dst] = deque(merged[-self.max_members :], maxlen=self.max_members)
+        src_lex = self.lexicons[src]
+        self.lexicons[dst].absorb(src_lex.term_ids, src_lex.term_weights)
+        self._kill(src)
+
+    def evict_inactive(self, before: float) -> None:
+        """Drop storylines whose last addition happened at stream time < ``before``."""
+        n = self.size
+        stale = np.flatnonzero(self.alive[:n] & (self.active[:n] < before))
+        for row in stale.tolist():
+            del self.rows[self.keys[row]]
+            self._kill(row)
+        if n > 1024 and len(self.rows) < n // 2:
+            self._compact()
+
+    def remap_terms(self, old_to_new: I64) -> None:
+        """Follow a vocabulary compaction in every live member and lexicon."""
+        for row in self.rows.values():
+            self.lexicons[row].remap(old_to_new)
+            for m in self.members[row]:
+                ids = old_to_new[m.term_ids]
+                keep = ids >= 0
+                m.term_ids, m.term_weights = ids[keep], m.term_weights[keep]
+
+    def _kill(self, row: int) -> None:
+        self.alive[row] = False
+        self.members[row] = deque(maxlen=self.max_members)
+        self.lexicons[row] = Lexicon()
+
+    def _new_row(self, key: int) -> int:
+        row = self.size
+        if row >= self.sums.shape[0]:
+            self._resize(max(64, 2 * self.sums.shape[0]))
+        self.keys.append(key)
+        self.rows[key] = row
+        self.alive[row] = True
+        self.sums[row] = 0.0
+        self.counts[row] = 0
+        self.first[row] = self.last[row] = np.nan
+        self.active[row] = -np.inf
+        self.members.append(deque(maxlen=self.max_members))
+        self.lexicons.append(Lexicon())
+        return row
+
+    def _resize(self, cap: int) -> None:
+        n = self.size
+        dim = self.sums.shape[1]
+
+        def grow(a: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
+            out = np.zeros(shape, dtype=a.dtype)
+            out[:n] = a[:n]
+            return out
+
+        self.sums = grow(self.sums, (cap, dim))
+        self.counts = grow(self.counts, (cap,))
+        self.first = grow(self.first, (cap,))
+        self.last = grow(self.last, (cap,))
+        self.active = grow(self.active, (cap,))
+        self.alive = grow(self.alive, (cap,))
+
+    def _compact(self) -> None:
+        """Renumber live rows densely, preserving their order (keeps decisions deterministic)."""
+        order = sorted(self.rows.values())
+        idx = np.asarray(order, dtype=np.int64)
+        self.keys = [self.keys[r] for r in order]
+        self.members = [self.members[r] for r in order]
+        self.lexicons = [self.lexicons[r] for r in order]
+        self.rows = {k: i for i, k in enumerate(self.keys)}
+        for name in ("sums", "counts", "first", "last", "active", "alive"):
+            arr = getattr(self, name)
+            fresh = np.zeros_like(arr)
+            fresh[: idx.size] = arr[idx]
+            setattr(self, name, fresh)
