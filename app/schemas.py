@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-_SEED_EXAMPLE = {
+_SEED_EXAMPLE: dict[str, Any] = {
     "url": "https://tass.com/world/1022167",
     "outlet": "tass.com",
     "title": "White Helmets making staged video of Idlib chemical attack — SANA",
@@ -21,7 +21,10 @@ _SEED_EXAMPLE = {
 class ArticleIn(BaseModel):
     """One article as a client sends it."""
 
-    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [_SEED_EXAMPLE]})
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [_SEED_EXAMPLE]},
+    )
 
     outlet: str = Field(min_length=1, max_length=255, description="Publisher: a domain or a name.")
     title: str = Field("", description="Headline; may be empty when the body is not.")

@@ -38,7 +38,7 @@ class SentenceTransformerEmbedder:
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
-        hf_logging.disable_progress_bar()
+        hf_logging.disable_progress_bar()  # type: ignore[no-untyped-call]
 
         self._model = SentenceTransformer(str(path), device="cpu", local_files_only=True)
         self._model.max_seq_length = min(max_tokens, self._model.max_seq_length or max_tokens)
@@ -61,7 +61,7 @@ class SentenceTransformerEmbedder:
 
     @property
     def max_tokens(self) -> int:
-        return int(self._model.max_seq_length)
+        return int(self._model.max_seq_length or 0)
 
     def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
         if not texts:

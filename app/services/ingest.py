@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import and_, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -155,7 +155,7 @@ def _existing(session: Session, articles: list[PreparedArticle]) -> dict[tuple[s
     ext = {a.external_id for a in articles if a.external_id is not None}
     urls = {a.url for a in articles if a.url is not None}
     content = {(a.outlet, a.content_hash) for a in articles if a.external_id is a.url is None}
-    clauses = []
+    clauses: list[ColumnElement[bool]] = []
     if ext:
         clauses.append(Article.external_id.in_(ext))
     if urls:

@@ -74,7 +74,8 @@ def parse_payload(
                 for e in exc.errors(include_url=False, include_context=False)
             ]
         ) from None
-    prepared, errors = [], []
+    prepared: list[PreparedArticle] = []
+    errors: list[dict[str, Any]] = []
     for index, article in enumerate(articles):
         loc: tuple[str | int, ...] = ("body", index) if is_batch else ("body",)
         try:
@@ -88,7 +89,7 @@ def parse_payload(
 
 def prepare(article: ArticleIn, limits: Limits, now: datetime) -> PreparedArticle:
     """Apply the rules that need settings or cleaning; ``loc`` in errors is relative."""
-    errors = []
+    errors: list[dict[str, Any]] = []
     size = len(article.body.encode("utf-8", "surrogatepass"))
     if size > limits.body_bytes:
         msg = f"body is {size} bytes, over the limit of {limits.body_bytes}"

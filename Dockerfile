@@ -1,0 +1,31 @@
+# Storyline service image: CPU-only torch and the bundled model, no network at run time.
+FROM python:3.11-slim
+
+ENV PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    STORYLINE_HOST=0.0.0.0 \
+    STORYLINE_DATABASE_URL=sqlite:////data/storyline.db
+
+WORKDIR /srv/storyline
+
+# The CPU wheel first: otherwise sentence-transformers pulls a multi-GB CUDA build.
+ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+RUN pip install --no-cache-dir torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
+
+COPY pyproject.toml README.md alembic.ini ./
+COPY app ./app
+COPY clustering ./clustering
+COPY embeddings ./embeddings
+COPY migrations ./migrations
+RUN pip install --no-cache-dir . \
+    && python -c "from embeddings.sentence import SentenceTransformerEmbedder as E; E().embed(['ok'])"
+
+RUN useradd --system --home /srv/storyline storyline && mkdir /data && chown storyline /data
+USER storyline
+VOLUME /data
+EXPOSE 8000
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
+CMD ["storyline", "serve"]

@@ -1,0 +1,31 @@
+"""A new service on the same database sees the same storylines and keeps assigning."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+
+from app.config import Settings
+from app.main import create_app
+from embeddings.sentence import SentenceTransformerEmbedder
+from tests.conftest import as_payload, shared_rows
+
+
+def test_restart_keeps_storylines_and_assigns_into_them(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    first, second = (as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl"))
+    basil = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]
+    with TestClient(create_app(settings, embedder)) as client:
+        opened = client.post("/articles", json=[first, *basil]).json()["articles"]
+        before = client.get("/storylines", params={"limit": 500}).json()["items"]
+    with TestClient(create_app(settings, embedder)) as client:
+        after = client.get("/storylines", params={"limit": 500}).json()["items"]
+        assert after == before
+        live = [s for s in before if s["status"] == "active"]
+        assert client.get("/health").json()["live_storylines"] == len(live)
+        joined = client.post("/articles", json=second).json()["articles"][0]
+        assert joined["storyline_is_new"] is False
+        assert joined["storyline_id"] == opened[0]["storyline_id"]
+        again = client.post("/articles", json=first)
+        assert again.status_code == 200
+        assert again.json()["articles"][0]["id"] == opened[0]["id"]

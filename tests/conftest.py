@@ -1,0 +1,108 @@
+"""Shared fixtures: the real model (loaded once) and a fresh database per test.
+
+Every database test runs twice, on SQLite (a file in tmp_path) and on the local
+PostgreSQL (a schema created for the test and dropped after it). PostgreSQL is
+``STORYLINE_TEST_POSTGRES_URL`` (default: the local ``test`` database); when it
+cannot be reached those tests skip, except under ``CI=true`` where they fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from app.config import Settings
+from app.main import create_app
+from embeddings.sentence import SentenceTransformerEmbedder
+
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+POSTGRES_URL = os.environ.get(
+    "STORYLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+
+
+def shared_rows(relative: str) -> list[dict[str, Any]]:
+    """Rows of a JSONL file under ../shared (skips the test when shared/ is absent)."""
+    path = SHARED / relative
+    if not path.exists():
+        pytest.skip(f"{path} not found: shared data sets sit beside the repository")
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def as_payload(row: dict[str, Any]) -> dict[str, Any]:
+    """A corpus row as POST /articles takes it."""
+    return {
+        "external_id": row["id"],
+        "url": row.get("url"),
+        "outlet": row["outlet"],
+        "title": row.get("title") or "",
+        "body": row.get("body") or "",
+        "published_at": row.get("published_at"),
+        "language": row.get("language"),
+    }
+
+
+@pytest.fixture(scope="session")
+def embedder() -> SentenceTransformerEmbedder:
+    return SentenceTransformerEmbedder()
+
+
+def _postgres_reachable() -> str | None:
+    try:
+        engine = create_engine(POSTGRES_URL, connect_args={"connect_timeout": 3})
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+        engine.dispose()
+        return None
+    except Exception as exc:  # any driver or network failure means "not reachable"
+        return f"{type(exc).__name__}: {exc}".splitlines()[0]
+
+
+@pytest.fixture(scope="session")
+def postgres_problem() -> str | None:
+    return _postgres_reachable()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_problem: str | None
+) -> Iterator[str]:
+    """A URL to an empty database of each backend, gone after the test."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'storyline.db'}"
+        return
+    if postgres_problem is not None:
+        reason = f"PostgreSQL at {POSTGRES_URL} unreachable ({postgres_problem})"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason + "; CI requires it")
+        pytest.skip(reason)
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(POSTGRES_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in POSTGRES_URL else "?"
+    try:
+        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def settings(database_url: str) -> Settings:
+    return Settings(database_url=database_url)
+
+
+@pytest.fixture
+def client(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
+    with TestClient(create_app(settings, embedder)) as test_client:
+        yield test_client
