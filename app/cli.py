@@ -86,6 +86,50 @@ def import_(
     )
 
 
+@cli.command("eval")
+def eval_(
+    files: Annotated[
+        list[Path], typer.Argument(exists=True, dir_okay=False, help="Labelled JSONL corpora.")
+    ],
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per file.")] = False,
+    cache_dir: Annotated[
+        Path, typer.Option(help="Embedding cache, keyed by model and text.")
+    ] = Path(".cache/embeddings"),
+) -> None:
+    """Replay each corpus in published order through ingest and score its storylines."""
+    import json
+
+    from app.services.evaluate import evaluate_file
+    from embeddings.cache import CachedEmbedder
+    from embeddings.sentence import SentenceTransformerEmbedder
+
+    settings = Settings()
+    embedder = CachedEmbedder(
+        SentenceTransformerEmbedder(
+            settings.model_path, settings.max_tokens, settings.embed_batch_size
+        ),
+        cache_dir,
+    )
+    header = (
+        f"{'file':<24}{'n':>6}{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'pair P':>8}{'pair R':>8}"
+        f"{'pair F1':>8}{'AMI':>7}{'ARI':>7}{'gold':>6}{'pred':>6}{'art/s':>8}{'ms/art':>8}"
+    )
+    if not as_json:
+        typer.echo(header)
+    for path in files:
+        report = evaluate_file(path, embedder, settings)
+        if as_json:
+            typer.echo(json.dumps(report.as_dict()))
+            continue
+        r = report
+        typer.echo(
+            f"{r.file[:23]:<24}{r.articles:>6}{r.bcubed_p:>7.3f}{r.bcubed_r:>7.3f}"
+            f"{r.bcubed_f1:>7.3f}{r.pair_p:>8.3f}{r.pair_r:>8.3f}{r.pair_f1:>8.3f}"
+            f"{r.ami:>7.3f}{r.ari:>7.3f}{r.gold_stories:>6}{r.pred_stories:>6}"
+            f"{r.articles_per_s:>8.1f}{r.grouping_ms_per_article:>8.2f}"
+        )
+
+
 @cli.command()
 def stats() -> None:
     """Counts of outlets, articles and storylines by status."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -41,6 +42,10 @@ class Ingestor:
         self.embedder = embedder
         self.runtime = runtime
         self._embed_lock = threading.Lock()
+        # Cumulative seconds spent in the model and in the grouping method, for
+        # benchmarks and `storyline eval` (wall time minus these is storage work).
+        self.embed_seconds = 0.0
+        self.group_seconds = 0.0
 
     def ingest(self, articles: list[PreparedArticle], now: datetime) -> list[Ingested]:
         """Store ``articles`` (already validated); results follow the input order."""
@@ -62,7 +67,10 @@ class Ingestor:
     def _embed(self, articles: list[PreparedArticle]) -> np.ndarray:
         texts = [embedding_text(a.title, a.body) for a in articles]
         with self._embed_lock:
-            return self.embedder.embed(texts)
+            started = time.perf_counter()
+            vectors = self.embedder.embed(texts)
+            self.embed_seconds += time.perf_counter() - started
+            return vectors
 
     def _store(
         self, articles: list[PreparedArticle], vectors: np.ndarray, now: datetime
@@ -111,7 +119,9 @@ class Ingestor:
             extra=article.metadata,
         )
         item = article_item(row)
+        started = time.perf_counter()
         decision = self.runtime.grouper.decide(item)
+        self.group_seconds += time.perf_counter() - started
         storyline = None
         if decision.storyline is not None:
             storyline = session.get(Storyline, decision.storyline)
@@ -129,7 +139,9 @@ class Ingestor:
         _grow(storyline, row, vector, new_outlet, now)
         session.flush()
         # The grouper learns of the article only now; a failed commit triggers a rebuild.
+        started = time.perf_counter()
         self.runtime.grouper.add(item, storyline.id)
+        self.group_seconds += time.perf_counter() - started
         self.runtime.observe(row.effective_at)
         return Ingested(row.id, True, storyline.id, is_new, row.similarity)
 
