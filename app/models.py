@@ -98,6 +98,38 @@ class Storyline(Base):
         index=True,
     )
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
+    split_from: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
+
+
+class LineageKind(enum.StrEnum):
+    merged = "merged"
+    split_off = "split"  # not "split": that would shadow str.split
+
+
+class StorylineEvent(Base):
+    """A change of a storyline's identity: a merge into another, or a split-off part.
+
+    For ``merged``, ``storyline_id`` went into ``other_id``; for ``split``,
+    ``other_id`` was split off ``storyline_id``. Rows are never updated.
+    """
+
+    __tablename__ = "storyline_event"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    kind: Mapped[LineageKind] = mapped_column(
+        Enum(
+            LineageKind,
+            name="lineage_kind",
+            native_enum=False,
+            length=16,
+            values_callable=lambda kinds: [k.value for k in kinds],
+        )
+    )
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"), index=True)
+    other_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"), index=True)
+    articles_moved: Mapped[int] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
 
 
 class Article(Base):

@@ -124,8 +124,9 @@ class IngestResponse(BaseModel):
 
 class StorylineSummary(BaseModel):
     id: int
-    status: str
-    merged_into: int | None
+    status: str = Field(description="active, dormant (silent past the horizon) or merged.")
+    merged_into: int | None = Field(description="Where a merged storyline went.")
+    split_from: int | None = Field(description="The storyline this one was split off.")
     created_at: datetime
     updated_at: datetime
     first_published_at: datetime
@@ -150,10 +151,22 @@ class ArticleBrief(BaseModel):
     similarity: float
 
 
+class LineageEvent(BaseModel):
+    """A merge (``storyline_id`` went into ``other_id``) or split (``other_id`` split off)."""
+
+    kind: str
+    at: datetime
+    storyline_id: int
+    other_id: int
+    articles_moved: int
+    reason: str
+
+
 class StorylineDetail(StorylineSummary):
     outlets: list[StorylineOutlet]
-    first_article: ArticleBrief
-    last_article: ArticleBrief
+    first_article: ArticleBrief | None = Field(description="Null once merged away.")
+    last_article: ArticleBrief | None
+    lineage: list[LineageEvent] = Field(description="Merges and splits naming this storyline.")
 
 
 class StorylinePage(BaseModel):

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.models import Article, Storyline, StorylineStatus
+from app.services.lineage import merge_storylines, split_storyline
 from clustering import CentroidGrouper, Item, OnlineGrouper
 
 
@@ -61,6 +62,31 @@ class GroupingRuntime:
                 count += 1
             session.expunge_all()
             return count
+
+    def merge(self, session: Session, ids: list[int], reason: str, now: datetime) -> int:
+        """Merge storylines (oldest id survives), commit, and fold them in the grouper."""
+        with self.lock:
+            target = merge_storylines(session, ids, reason, now)
+            session.commit()
+            for source in sorted(set(ids) - {target}):
+                self.grouper.merge(source, target)
+            return target
+
+    def split(
+        self,
+        session: Session,
+        storyline_id: int,
+        article_ids: list[int],
+        reason: str,
+        now: datetime,
+    ) -> int:
+        """Split articles off into a new storyline, commit, and rebuild the grouper."""
+        with self.lock:
+            child = split_storyline(session, storyline_id, article_ids, reason, now)
+            session.commit()
+            # Groupers hold per-storyline sums, not members, so a split is a rebuild.
+            self.rebuild(session)
+            return child
 
     def observe(self, effective_at: datetime) -> None:
         """Advance stream time, the clock that decides when storylines go dormant."""

@@ -15,6 +15,7 @@ from app.schemas import (
     ArticleBrief,
     ArticleOut,
     ArticlePage,
+    LineageEvent,
     OutletRef,
     StorylineDetail,
     StorylineOutlet,
@@ -22,6 +23,7 @@ from app.schemas import (
     StorylineSummary,
 )
 from app.services.cursor import decode_cursor, encode_cursor
+from app.services.lineage import lineage_of
 
 
 class StorylineSort(enum.StrEnum):
@@ -128,10 +130,10 @@ def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
         .order_by(func.min(Article.effective_at), Outlet.id)
     ).all()
     members = select(Article).where(Article.storyline_id == storyline_id)
-    first = session.scalars(members.order_by(Article.effective_at, Article.id).limit(1)).one()
+    first = session.scalars(members.order_by(Article.effective_at, Article.id).limit(1)).first()
     last = session.scalars(
         members.order_by(Article.effective_at.desc(), Article.id.desc()).limit(1)
-    ).one()
+    ).first()
     outlets = [
         StorylineOutlet(
             outlet=OutletRef(id=oid, name=name),
@@ -143,8 +145,19 @@ def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
     return StorylineDetail(
         **_summary(row).model_dump(),
         outlets=outlets,
-        first_article=_brief(first),
-        last_article=_brief(last),
+        first_article=_brief(first) if first else None,
+        last_article=_brief(last) if last else None,
+        lineage=[
+            LineageEvent(
+                kind=e.kind.value,
+                at=e.at,
+                storyline_id=e.storyline_id,
+                other_id=e.other_id,
+                articles_moved=e.articles_moved,
+                reason=e.reason,
+            )
+            for e in lineage_of(session, storyline_id)
+        ],
     )
 
 
@@ -181,6 +194,7 @@ def _summary(row: Storyline) -> StorylineSummary:
         id=row.id,
         status=row.status.value,
         merged_into=row.merged_into,
+        split_from=row.split_from,
         created_at=row.created_at,
         updated_at=row.updated_at,
         first_published_at=row.first_published_at,

@@ -1,0 +1,136 @@
+"""Merges and splits that keep storyline ids meaningful for ever.
+
+A merge keeps the oldest storyline's id; the others become ``merged`` with
+``merged_into`` pointing at it. A split gives the split-off part a new id with
+``split_from``. Every such change is recorded as a :class:`StorylineEvent`.
+Callers hold the grouping lock and update the in-memory grouper.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound, input_error
+from app.models import Article, LineageKind, Storyline, StorylineEvent, StorylineStatus
+
+
+def merge_storylines(session: Session, ids: Collection[int], reason: str, now: datetime) -> int:
+    """Fold the storylines ``ids`` into the oldest of them; returns the surviving id."""
+    rows = [_live(session, i) for i in sorted(set(ids))]
+    if len(rows) < 2:
+        raise InvalidInput([input_error(("ids",), "a merge needs two storylines", "too_short")])
+    target = min(rows, key=lambda s: (s.created_at, s.id))
+    for source in rows:
+        if source is target:
+            continue
+        moved = source.article_count
+        session.execute(
+            update(Article).where(Article.storyline_id == source.id).values(storyline_id=target.id)
+        )
+        # Anything that pointed at the source now points straight at the survivor.
+        session.execute(
+            update(Storyline)
+            .where(Storyline.merged_into == source.id)
+            .values(merged_into=target.id)
+        )
+        source.status = StorylineStatus.merged
+        source.merged_into = target.id
+        source.article_count = source.outlet_count = 0
+        source.updated_at = now
+        session.add(
+            StorylineEvent(
+                at=now,
+                kind=LineageKind.merged,
+                storyline_id=source.id,
+                other_id=target.id,
+                articles_moved=moved,
+                reason=reason,
+            )
+        )
+    session.flush()
+    refresh_storyline(session, target, now)
+    return target.id
+
+
+def split_storyline(
+    session: Session, storyline_id: int, article_ids: Collection[int], reason: str, now: datetime
+) -> int:
+    """Move ``article_ids`` out of a storyline into a new one; returns the new id."""
+    parent = _live(session, storyline_id)
+    members = set(session.scalars(select(Article.id).where(Article.storyline_id == parent.id)))
+    moving = set(article_ids)
+    if not moving or not moving < members:
+        msg = "a split moves some, not all, of the storyline's own articles"
+        raise InvalidInput([input_error(("article_ids",), msg, "value_error")])
+    first = session.scalar(select(func.min(Article.effective_at)).where(Article.id.in_(moving)))
+    child = Storyline(
+        created_at=now,
+        updated_at=now,
+        first_published_at=first,
+        last_published_at=first,
+        article_count=0,
+        outlet_count=0,
+        centroid=parent.centroid,
+        status=StorylineStatus.active,
+        split_from=parent.id,
+    )
+    session.add(child)
+    session.flush()
+    session.execute(update(Article).where(Article.id.in_(moving)).values(storyline_id=child.id))
+    session.add(
+        StorylineEvent(
+            at=now,
+            kind=LineageKind.split_off,
+            storyline_id=parent.id,
+            other_id=child.id,
+            articles_moved=len(moving),
+            reason=reason,
+        )
+    )
+    session.flush()
+    refresh_storyline(session, parent, now)
+    refresh_storyline(session, child, now)
+    return child.id
+
+
+def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> None:
+    """Recompute counts, span and mean vector of a storyline from its articles."""
+    members = select(Article).where(Article.storyline_id == storyline.id)
+    articles = list(session.scalars(members.execution_options(populate_existing=True)))
+    vectors = np.stack([np.frombuffer(a.embedding, dtype=np.float32) for a in articles])
+    storyline.article_count = len(articles)
+    storyline.outlet_count = len({a.outlet_id for a in articles})
+    storyline.first_published_at = min(a.effective_at for a in articles)
+    storyline.last_published_at = max(a.effective_at for a in articles)
+    storyline.centroid = vectors.mean(axis=0).astype(np.float32).tobytes()
+    storyline.updated_at = now
+    session.flush()
+
+
+def lineage_of(session: Session, storyline_id: int) -> list[StorylineEvent]:
+    """Merge and split events that name the storyline, oldest first."""
+    return list(
+        session.scalars(
+            select(StorylineEvent)
+            .where(
+                (StorylineEvent.storyline_id == storyline_id)
+                | (StorylineEvent.other_id == storyline_id)
+            )
+            .order_by(StorylineEvent.id)
+        )
+    )
+
+
+def _live(session: Session, storyline_id: int) -> Storyline:
+    row = session.get(Storyline, storyline_id)
+    if row is None:
+        raise NotFound(f"storyline {storyline_id} not found")
+    if row.status == StorylineStatus.merged:
+        msg = f"storyline {storyline_id} was merged into {row.merged_into}"
+        raise InvalidInput([input_error(("ids",), msg, "value_error")])
+    return row
