@@ -21,10 +21,12 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numpy.typing import NDArray
 
 from clustering.doc_freq import DocumentFrequency
 from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Decision, Item
+from clustering.postings import TermPostings
 from clustering.storylines import F64, I64, Member, StorylineTable
 from clustering.terms import ENTITY_MARK, article_terms
 
@@ -37,17 +39,21 @@ class EvidenceGrouper:
     def __init__(
         self,
         model: JoinModel = DEFAULT_MODEL,
-        window_days: float = 14.0,
+        window_days: float = 30.0,
         shortlist: int = 32,
+        lexical_shortlist: int = 32,
+        max_postings: int = 2000,
         max_members: int = 8,
         half_life_days: float | None = 14.0,
-        evict_after_days: float = 30.0,
+        evict_after_days: float = 60.0,
         title_weight: float = 2.0,
         max_body_tokens: int = 400,
     ) -> None:
         self.model = model
         self.window_days = window_days
         self.shortlist = shortlist
+        self.lexical_shortlist = lexical_shortlist
+        self.max_postings = max_postings
         self.max_members = max_members
         self.half_life_days = half_life_days
         self.evict_after_days = evict_after_days
@@ -55,6 +61,7 @@ class EvidenceGrouper:
         self.max_body_tokens = max_body_tokens
         self.df_ = DocumentFrequency(half_life_days)
         self.table_: StorylineTable | None = None
+        self.postings_ = TermPostings()
         self.is_entity_ = np.zeros(0, dtype=bool)  # per term id
         self.clock_ = -math.inf  # latest timestamp added, Unix seconds
         self.evicted_at_ = -math.inf
@@ -88,11 +95,16 @@ class EvidenceGrouper:
         weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
         member = Member(np.asarray(item.vector, dtype=np.float32), ids, weights)
         self.table_.add(storyline, member, item.timestamp, self.clock_)
+        self.postings_.add(storyline, ids.tolist())
         self._housekeeping()
 
     def merge(self, source: int, target: int) -> None:
-        if self.table_ is not None:
-            self.table_.merge(source, target)
+        if self.table_ is None:
+            return
+        row = self.table_.rows.get(source)
+        if row is not None:
+            self.postings_.rename(source, target, self.table_.lexicons[row].term_ids.tolist())
+        self.table_.merge(source, target)
 
     def candidates(self, item: Item) -> tuple[list[int], F64]:
         """Shortlisted storyline keys and their features, shape (k, len(FEATURES))."""
@@ -102,17 +114,20 @@ class EvidenceGrouper:
         rows = self._rows_in_window(table, item.timestamp)
         if rows.size == 0:
             return [], np.zeros((0, len(FEATURES)))
+        terms = self._terms(item)
         sums = table.sums[rows]
         dense_c = (sums @ item.vector) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
         if rows.size > self.shortlist:
-            top = np.argsort(-dense_c, kind="stable")[: self.shortlist]
-            rows, dense_c = rows[np.sort(top)], dense_c[np.sort(top)]
+            keep = np.zeros(rows.size, dtype=bool)
+            keep[np.argsort(-dense_c, kind="stable")[: self.shortlist]] = True
+            keep |= self._lexical_hits(table, rows, terms)
+            rows, dense_c = rows[keep], dense_c[keep]
         feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
         feats[:, 0] = dense_c
         feats[:, 1] = [
             max(float(m.vector @ item.vector) for m in table.members[r]) for r in rows.tolist()
         ]
-        feats[:, 2:6] = self._lexical(table, rows, item)
+        feats[:, 2:6] = self._lexical(table, rows, terms)
         feats[:, 6] = np.log1p(self._gap_days(table, rows, item.timestamp))
         feats[:, 7] = np.log(table.counts[rows])
         return [table.keys[r] for r in rows.tolist()], feats
@@ -143,9 +158,24 @@ class EvidenceGrouper:
             gap = np.maximum(np.maximum(table.first[rows] - ts, ts - table.last[rows]), 0.0)
         return np.nan_to_num(gap, nan=0.0) / _DAY
 
-    def _lexical(self, table: StorylineTable, rows: I64, item: Item) -> F64:
+    def _lexical_hits(
+        self, table: StorylineTable, rows: I64, terms: dict[str, float]
+    ) -> NDArray[np.bool_]:
+        """Mask over ``rows``: the ``lexical_shortlist`` best by shared tf-idf weight."""
+        ids = self.df_.lookup(terms)
+        known = ids >= 0
+        ids = ids[known]
+        w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))[known]
+        w *= self.df_.idf(ids)
+        scores = self.postings_.match(ids, w, self.max_postings)
+        hit = np.fromiter((scores.get(table.keys[r], 0.0) for r in rows.tolist()), dtype=np.float64)
+        mask = np.zeros(rows.size, dtype=bool)
+        top = np.argsort(-hit, kind="stable")[: self.lexical_shortlist]
+        mask[top[hit[top] > 0]] = True
+        return mask
+
+    def _lexical(self, table: StorylineTable, rows: I64, terms: dict[str, float]) -> F64:
         """Word and entity tf-idf cosines, (centroid, best member) each: shape (k, 4)."""
-        terms = self._terms(item)
         q_ids = self.df_.lookup(terms)
         q_w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
         q_w *= self.df_.idf(q_ids)
@@ -191,12 +221,15 @@ class EvidenceGrouper:
         table = self.table_
         assert table is not None
         if self.clock_ - self.evicted_at_ >= _DAY:
-            table.evict_inactive(self.clock_ - self.evict_after_days * _DAY)
+            dropped = table.evict_inactive(self.clock_ - self.evict_after_days * _DAY)
+            for key, term_ids in dropped:
+                self.postings_.remove(key, term_ids.tolist())
             self.evicted_at_ = self.clock_
         if len(self.df_) > max(50_000, 2 * self.vocab_at_compact_):
             remap = self.df_.compact()
             if remap is not None:
                 table.remap_terms(remap)
+                self.postings_.remap_terms(remap)
                 flags = np.zeros(max(1024, 2 * len(self.df_)), dtype=bool)
                 kept = remap >= 0
                 flags[remap[kept]] = self.is_entity_[: remap.size][kept]

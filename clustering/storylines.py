@@ -113,15 +113,22 @@ class StorylineTable:
         self.lexicons[dst].absorb(src_lex.term_ids, src_lex.term_weights)
         self._kill(src)
 
-    def evict_inactive(self, before: float) -> None:
-        """Drop storylines whose last addition happened at stream time < ``before``."""
+    def evict_inactive(self, before: float) -> list[tuple[int, I64]]:
+        """Drop storylines whose last addition happened at stream time < ``before``.
+
+        Returns (key, lexicon term ids) of each dropped storyline.
+        """
         n = self.size
         stale = np.flatnonzero(self.alive[:n] & (self.active[:n] < before))
+        dropped = []
         for row in stale.tolist():
-            del self.rows[self.keys[row]]
+            key = self.keys[row]
+            dropped.append((key, self.lexicons[row].term_ids))
+            del self.rows[key]
             self._kill(row)
         if n > 1024 and len(self.rows) < n // 2:
             self._compact()
+        return dropped
 
     def remap_terms(self, old_to_new: I64) -> None:
         """Follow a vocabulary compaction in every live member and lexicon."""
