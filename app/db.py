@@ -9,7 +9,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -69,3 +69,18 @@ def alembic_config(engine: Engine) -> Config:
 def migrate(engine: Engine, revision: str = "head") -> None:
     """Bring the schema to ``revision`` (idempotent)."""
     command.upgrade(alembic_config(engine), revision)
+
+
+# Any constant works; it names "the writer" among PostgreSQL advisory locks.
+_WRITE_LOCK_KEY = 0x5708_11E5
+
+
+def lock_writes(session: Session) -> None:
+    """Make this transaction the only writer of storylines until it ends.
+
+    On PostgreSQL a transaction-scoped advisory lock serialises writers across
+    processes and hosts, so change-feed numbers follow commit order. SQLite
+    already admits one writer at a time; in-process writers share a lock.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})

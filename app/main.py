@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
-from app.api import articles, health, storylines
+from app.api import articles, changes, health, storylines
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.schemas import ArticleIn
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     install_error_handlers(app)
     app.include_router(articles.router)
     app.include_router(storylines.router)
+    app.include_router(changes.router)
     app.include_router(health.router)
 
     def openapi() -> dict[str, Any]:

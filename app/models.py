@@ -99,6 +99,57 @@ class Storyline(Base):
     )
     merged_into: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
     split_from: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
+    # seq of the last change-feed entry about this storyline: its version, and its ETag.
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    label: Mapped[str] = mapped_column(Text, default="")
+    label_terms: Mapped[list[str] | None] = mapped_column(JSON)
+    # article_count when the label was last computed; relabelling waits for growth.
+    label_basis: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ChangeKind(enum.StrEnum):
+    created = "created"
+    grew = "grew"
+    relabelled = "relabelled"
+    merged = "merged"
+    split_off = "split"  # not "split": that would shadow str.split
+    dormant = "dormant"
+
+
+class StorylineChange(Base):
+    """One entry of the change feed. ``seq`` is gapless and follows commit order.
+
+    Writers take the global write lock before numbering, so a reader that sees
+    ``seq = n`` already sees every change below ``n``.
+    """
+
+    __tablename__ = "storyline_change"
+
+    seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"), index=True)
+    kind: Mapped[ChangeKind] = mapped_column(
+        Enum(
+            ChangeKind,
+            name="change_kind",
+            native_enum=False,
+            length=16,
+            values_callable=lambda kinds: [k.value for k in kinds],
+        )
+    )
+    article_count: Mapped[int] = mapped_column(Integer)
+    outlet_count: Mapped[int] = mapped_column(Integer)
+    label: Mapped[str] = mapped_column(Text)
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class Term(Base):
+    """Document frequency of a word over every stored article (title and lead)."""
+
+    __tablename__ = "term"
+
+    term: Mapped[str] = mapped_column(String(128), primary_key=True)
+    df: Mapped[int] = mapped_column(Integer)
 
 
 class LineageKind(enum.StrEnum):

@@ -184,3 +184,21 @@ class Health(BaseModel):
     database: str
     model: str
     live_storylines: int
+
+
+class ChangeOut(BaseModel):
+    """One change-feed entry."""
+
+    seq: int = Field(description="Gapless, strictly increasing, in commit order.")
+    at: datetime
+    storyline_id: int
+    kind: str = Field(description="created, grew, relabelled, merged, split or dormant.")
+    article_count: int
+    outlet_count: int
+    label: str
+    details: dict[str, Any] | None
+
+
+class ChangePage(BaseModel):
+    changes: list[ChangeOut]
+    next_since: int = Field(description="Pass as ?since= to continue; unchanged when idle.")

@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import SessionDep
+from app.api.etag import not_modified, storyline_etag
 from app.models import StorylineStatus
 from app.schemas import ArticlePage, StorylineDetail, StorylinePage
 from app.services import queries
@@ -56,9 +57,22 @@ def list_storylines(
     return queries.list_storylines(session, where, sort, limit, cursor)
 
 
-@router.get("/{storyline_id}", response_model=StorylineDetail, responses={404: {}})
-def get_storyline(storyline_id: int, session: SessionDep) -> StorylineDetail:
-    """Counts, outlets in order of first appearance, first and last article, status."""
+@router.get(
+    "/{storyline_id}",
+    response_model=StorylineDetail,
+    responses={304: {"description": "Unchanged since the ETag sent in If-None-Match."}, 404: {}},
+)
+def get_storyline(
+    storyline_id: int, session: SessionDep, request: Request, response: Response
+) -> StorylineDetail | Response:
+    """Counts, outlets in order of first appearance, first and last article, status, lineage.
+
+    Carries an ETag; send it back in If-None-Match to get a cheap 304 when unchanged.
+    """
+    version = queries.storyline_version(session, storyline_id)
+    cached = not_modified(request, response, storyline_etag(storyline_id, version))
+    if cached is not None:
+        return cached
     return queries.get_storyline(session, storyline_id)
 
 

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import threading
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.models import Article, Storyline, StorylineStatus
+from app.db import lock_writes
+from app.models import Article, ChangeKind, Storyline, StorylineStatus
+from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
 from clustering import CentroidGrouper, Item, OnlineGrouper
 
@@ -47,7 +49,10 @@ class GroupingRuntime:
         with self.lock:
             self.grouper = make_grouper(self.settings)
             self.stream_time = session.scalar(select(func.max(Storyline.last_published_at)))
-            self.retire_silent(session)
+            lock_writes(session)
+            changes = ChangeRecorder()
+            self.retire_silent(session, changes)
+            changes.flush(session, datetime.now(UTC))
             session.commit()
             live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
             rows = session.scalars(
@@ -66,7 +71,10 @@ class GroupingRuntime:
     def merge(self, session: Session, ids: list[int], reason: str, now: datetime) -> int:
         """Merge storylines (oldest id survives), commit, and fold them in the grouper."""
         with self.lock:
-            target = merge_storylines(session, ids, reason, now)
+            lock_writes(session)
+            changes = ChangeRecorder()
+            target = merge_storylines(session, ids, reason, now, changes)
+            changes.flush(session, now)
             session.commit()
             for source in sorted(set(ids) - {target}):
                 self.grouper.merge(source, target)
@@ -82,7 +90,10 @@ class GroupingRuntime:
     ) -> int:
         """Split articles off into a new storyline, commit, and rebuild the grouper."""
         with self.lock:
-            child = split_storyline(session, storyline_id, article_ids, reason, now)
+            lock_writes(session)
+            changes = ChangeRecorder()
+            child = split_storyline(session, storyline_id, article_ids, reason, now, changes)
+            changes.flush(session, now)
             session.commit()
             # Groupers hold per-storyline sums, not members, so a split is a rebuild.
             self.rebuild(session)
@@ -93,14 +104,16 @@ class GroupingRuntime:
         if self.stream_time is None or effective_at > self.stream_time:
             self.stream_time = effective_at
 
-    def retire_silent(self, session: Session) -> None:
+    def retire_silent(self, session: Session, changes: ChangeRecorder) -> None:
         """Mark active storylines silent for longer than the horizon as dormant."""
         if self.stream_time is None:
             return
         cutoff = self.stream_time - self.horizon
-        session.execute(
-            update(Storyline)
+        silent = session.scalars(
+            select(Storyline)
             .where(Storyline.status == StorylineStatus.active)
             .where(Storyline.last_published_at < cutoff)
-            .values(status=StorylineStatus.dormant)
         )
+        for storyline in silent:
+            storyline.status = StorylineStatus.dormant
+            changes.note(storyline, ChangeKind.dormant)

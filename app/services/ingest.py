@@ -12,8 +12,9 @@ from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Database
-from app.models import Article, Outlet, Storyline, StorylineStatus
+from app.db import Database, lock_writes
+from app.models import Article, ChangeKind, Outlet, Storyline, StorylineStatus
+from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime, article_item
 from app.services.prepare import PreparedArticle
 from embeddings.protocol import Embedder
@@ -79,14 +80,19 @@ class Ingestor:
         runtime = self.runtime
         with runtime.lock, self.db.session() as session:
             try:
+                lock_writes(session)
+                changes = ChangeRecorder()
                 results.update(_existing(session, articles))  # raced in since the first look
                 outlets = _outlets(session, {a.outlet for a in articles}, now)
                 for article, vector in zip(articles, vectors, strict=True):
                     if _key(article) in results:
                         continue
                     outlet = outlets[article.outlet]
-                    results[_key(article)] = self._place(session, article, vector, outlet, now)
-                runtime.retire_silent(session)
+                    results[_key(article)] = self._place(
+                        session, article, vector, outlet, now, changes
+                    )
+                runtime.retire_silent(session, changes)
+                changes.flush(session, now)
                 session.commit()
             except Exception:
                 session.rollback()
@@ -101,6 +107,7 @@ class Ingestor:
         vector: np.ndarray,
         outlet: Outlet,
         now: datetime,
+        changes: ChangeRecorder,
     ) -> Ingested:
         row = Article(
             external_id=article.external_id,
@@ -138,6 +145,7 @@ class Ingestor:
         session.add(row)
         _grow(storyline, row, vector, new_outlet, now)
         session.flush()
+        changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
         # The grouper learns of the article only now; a failed commit triggers a rebuild.
         started = time.perf_counter()
         self.runtime.grouper.add(item, storyline.id)

@@ -16,10 +16,24 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound, input_error
-from app.models import Article, LineageKind, Storyline, StorylineEvent, StorylineStatus
+from app.models import (
+    Article,
+    ChangeKind,
+    LineageKind,
+    Storyline,
+    StorylineEvent,
+    StorylineStatus,
+)
+from app.services.changes import ChangeRecorder
 
 
-def merge_storylines(session: Session, ids: Collection[int], reason: str, now: datetime) -> int:
+def merge_storylines(
+    session: Session,
+    ids: Collection[int],
+    reason: str,
+    now: datetime,
+    changes: ChangeRecorder,
+) -> int:
     """Fold the storylines ``ids`` into the oldest of them; returns the surviving id."""
     rows = [_live(session, i) for i in sorted(set(ids))]
     if len(rows) < 2:
@@ -42,6 +56,7 @@ def merge_storylines(session: Session, ids: Collection[int], reason: str, now: d
         source.merged_into = target.id
         source.article_count = source.outlet_count = 0
         source.updated_at = now
+        changes.note(source, ChangeKind.merged, merged_into=target.id, reason=reason)
         session.add(
             StorylineEvent(
                 at=now,
@@ -54,11 +69,18 @@ def merge_storylines(session: Session, ids: Collection[int], reason: str, now: d
         )
     session.flush()
     refresh_storyline(session, target, now)
+    absorbed = sorted(r.id for r in rows if r is not target)
+    changes.note(target, ChangeKind.grew, absorbed=absorbed, reason=reason)
     return target.id
 
 
 def split_storyline(
-    session: Session, storyline_id: int, article_ids: Collection[int], reason: str, now: datetime
+    session: Session,
+    storyline_id: int,
+    article_ids: Collection[int],
+    reason: str,
+    now: datetime,
+    changes: ChangeRecorder,
 ) -> int:
     """Move ``article_ids`` out of a storyline into a new one; returns the new id."""
     parent = _live(session, storyline_id)
@@ -95,6 +117,8 @@ def split_storyline(
     session.flush()
     refresh_storyline(session, parent, now)
     refresh_storyline(session, child, now)
+    changes.note(parent, ChangeKind.split_off, split_into=child.id, reason=reason)
+    changes.note(child, ChangeKind.created, split_from=parent.id, reason=reason)
     return child.id
 
 

@@ -182,6 +182,14 @@ def list_storyline_articles(
     return ArticlePage(items=[_brief(r) for r in rows], next_cursor=next_cursor)
 
 
+def storyline_version(session: Session, storyline_id: int) -> int:
+    """The storyline's change-feed version (404 when it does not exist)."""
+    version = session.scalar(select(Storyline.version).where(Storyline.id == storyline_id))
+    if version is None:
+        raise NotFound(f"storyline {storyline_id} not found")
+    return version
+
+
 def _storyline(session: Session, storyline_id: int) -> Storyline:
     row = session.get(Storyline, storyline_id)
     if row is None:

@@ -1,0 +1,99 @@
+"""The change feed: poll it, or stream it over Server-Sent Events."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from typing import Annotated
+
+from fastapi import APIRouter, Header, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from app.api.deps import SessionDep, StateDep
+from app.db import Database
+from app.models import StorylineChange
+from app.schemas import ChangeOut, ChangePage
+from app.services.changes import list_changes
+
+router = APIRouter(prefix="/changes", tags=["changes"])
+
+_POLL_SECONDS = 0.5
+_HEARTBEAT_SECONDS = 15.0
+
+
+@router.get("", response_model=ChangePage)
+def get_changes(
+    session: SessionDep,
+    since: Annotated[int, Query(ge=0, description="Last seq already seen (0: from start).")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ChangePage:
+    """Storyline changes after `since`, in order; none is skipped or repeated."""
+    rows = list_changes(session, since, limit)
+    return ChangePage(changes=[_out(r) for r in rows], next_since=rows[-1].seq if rows else since)
+
+
+@router.get(
+    "/stream",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
+)
+async def stream_changes(
+    request: Request,
+    state: StateDep,
+    since: Annotated[int, Query(ge=0, description="Start after this seq.")] = 0,
+    max_events: Annotated[
+        int | None, Query(ge=1, description="Close after this many events (scripts, tests).")
+    ] = None,
+    last_event_id: Annotated[str | None, Header(description="Resume point (SSE).")] = None,
+) -> StreamingResponse:
+    """The same changes as `GET /changes`, pushed as they commit; resumable by Last-Event-ID."""
+    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else since
+    events = _events(request, state.db, start, max_events)
+    return StreamingResponse(
+        events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
+    )
+
+
+async def _events(
+    request: Request, db: Database, since: int, max_events: int | None
+) -> AsyncIterator[str]:
+    sent, quiet_since = 0, time.monotonic()
+    yield "retry: 2000\n\n"
+    while max_events is None or sent < max_events:
+        rows = await run_in_threadpool(_fetch, db, since)
+        for row in rows:
+            yield f"id: {row.seq}\nevent: change\ndata: {_out(row).model_dump_json()}\n\n"
+            since, sent = row.seq, sent + 1
+            if max_events is not None and sent >= max_events:
+                return
+        if rows:
+            quiet_since = time.monotonic()
+            continue
+        if await request.is_disconnected():
+            return
+        if time.monotonic() - quiet_since > _HEARTBEAT_SECONDS:
+            quiet_since = time.monotonic()
+            yield ": keep-alive\n\n"
+        await asyncio.sleep(_POLL_SECONDS)
+
+
+def _fetch(db: Database, since: int) -> list[StorylineChange]:
+    with db.session() as session:
+        rows = list_changes(session, since, 200)
+        session.expunge_all()
+        return rows
+
+
+def _out(row: StorylineChange) -> ChangeOut:
+    return ChangeOut(
+        seq=row.seq,
+        at=row.at,
+        storyline_id=row.storyline_id,
+        kind=row.kind.value,
+        article_count=row.article_count,
+        outlet_count=row.outlet_count,
+        label=row.label,
+        details=row.details,
+    )
