@@ -127,6 +127,7 @@ class StorylineSummary(BaseModel):
     status: str = Field(description="active, dormant (silent past the horizon) or merged.")
     merged_into: int | None = Field(description="Where a merged storyline went.")
     split_from: int | None = Field(description="The storyline this one was split off.")
+    label: str = Field(description="Distinctive terms, names and places, and the date range.")
     created_at: datetime
     updated_at: datetime
     first_published_at: datetime

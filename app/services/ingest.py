@@ -16,6 +16,7 @@ from app.db import Database, lock_writes
 from app.models import Article, ChangeKind, Outlet, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime, article_item
+from app.services.labels import count_terms, refresh_label
 from app.services.prepare import PreparedArticle
 from embeddings.protocol import Embedder
 from embeddings.text import embedding_text
@@ -91,6 +92,12 @@ class Ingestor:
                     results[_key(article)] = self._place(
                         session, article, vector, outlet, now, changes
                     )
+                fresh = [a for a in articles if results[_key(a)].created]
+                count_terms(session, ((a.title, a.body) for a in fresh))
+                for storyline_id in sorted({results[_key(a)].storyline_id for a in fresh}):
+                    storyline = session.get(Storyline, storyline_id)
+                    if storyline is not None:
+                        refresh_label(session, storyline, changes)
                 runtime.retire_silent(session, changes)
                 changes.flush(session, now)
                 session.commit()

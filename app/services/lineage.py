@@ -25,6 +25,7 @@ from app.models import (
     StorylineStatus,
 )
 from app.services.changes import ChangeRecorder
+from app.services.labels import refresh_label
 
 
 def merge_storylines(
@@ -71,6 +72,7 @@ def merge_storylines(
     refresh_storyline(session, target, now)
     absorbed = sorted(r.id for r in rows if r is not target)
     changes.note(target, ChangeKind.grew, absorbed=absorbed, reason=reason)
+    refresh_label(session, target, changes)
     return target.id
 
 
@@ -119,6 +121,9 @@ def split_storyline(
     refresh_storyline(session, child, now)
     changes.note(parent, ChangeKind.split_off, split_into=child.id, reason=reason)
     changes.note(child, ChangeKind.created, split_from=parent.id, reason=reason)
+    child.label = ""
+    refresh_label(session, child, changes)
+    refresh_label(session, parent, changes)
     return child.id
 
 
@@ -133,6 +138,7 @@ def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> 
     storyline.last_published_at = max(a.effective_at for a in articles)
     storyline.centroid = vectors.mean(axis=0).astype(np.float32).tobytes()
     storyline.updated_at = now
+    storyline.label_basis = 0  # membership changed: the next label check rebuilds it
     session.flush()
 
 

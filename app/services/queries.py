@@ -203,6 +203,7 @@ def _summary(row: Storyline) -> StorylineSummary:
         status=row.status.value,
         merged_into=row.merged_into,
         split_from=row.split_from,
+        label=row.label,
         created_at=row.created_at,
         updated_at=row.updated_at,
         first_published_at=row.first_published_at,

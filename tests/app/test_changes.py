@@ -25,10 +25,11 @@ def test_feed_lists_created_then_grew_with_cursor(client: TestClient) -> None:
     client.post("/articles", json=second)
     page = client.get("/changes", params={"since": 0}).json()
     kinds = [(c["seq"], c["storyline_id"], c["kind"], c["article_count"]) for c in page["changes"]]
-    assert kinds == [(1, sid, "created", 1), (2, sid, "grew", 2)]
-    assert page["next_since"] == 2
-    idle = client.get("/changes", params={"since": 2}).json()
-    assert idle == {"changes": [], "next_since": 2}
+    # The second article also makes the label shared by both outlets: a relabel.
+    assert kinds == [(1, sid, "created", 1), (2, sid, "grew", 2), (3, sid, "relabelled", 2)]
+    assert page["next_since"] == 3
+    idle = client.get("/changes", params={"since": 3}).json()
+    assert idle == {"changes": [], "next_since": 3}
     one = client.get("/changes", params={"since": 0, "limit": 1}).json()
     assert [c["seq"] for c in one["changes"]] == [1] and one["next_since"] == 1
 
@@ -106,3 +107,21 @@ def test_parallel_writers_leave_no_gap_or_repeat_for_a_polling_reader(
         state.close()
     assert seen == list(range(1, len(seen) + 1))
     assert len(seen) == len(total["changes"]) >= 60
+
+
+def test_labels_name_the_story_and_relabels_are_in_the_feed(client: TestClient) -> None:
+    first, second = _seed_payloads()
+    sid = client.post("/articles", json=first).json()["articles"][0]["storyline_id"]
+    client.post("/articles", json=second)
+    label = client.get(f"/storylines/{sid}").json()["label"]
+    assert "Idlib" in label and label.endswith("— Sep 2018")
+    basil = shared_rows("data/basil.jsonl")[0]
+    other = client.post("/articles", json=as_payload(basil)).json()["articles"][0]
+    state: ServiceState = client.app.state.storyline  # type: ignore[attr-defined]
+    with state.db.session() as session:
+        kept = state.runtime.merge(session, [sid, other["storyline_id"]], "test", datetime.now(UTC))
+    changes = client.get("/changes", params={"since": 0}).json()["changes"]
+    relabels = [c for c in changes if c["kind"] == "relabelled"]
+    assert {c["storyline_id"] for c in relabels} == {kept}
+    assert relabels[-1]["details"]["previous_label"] == label
+    assert relabels[-1]["label"] != label

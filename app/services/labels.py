@@ -1,0 +1,70 @@
+"""Keeping storyline labels readable and stable as storylines grow."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm import Session
+
+from app.models import Article, ChangeKind, Outlet, Storyline, Term
+from app.services.changes import ChangeRecorder
+from clustering.labels import make_label, materially_different, tracked_terms
+
+# A label is rebuilt when the storyline has grown by half since the last build,
+# so the work is amortised O(1) per article and labels settle as stories grow.
+_GROWTH = 1.5
+_MEMBERS_READ = 200
+_IN_CHUNK = 500
+
+
+def count_terms(session: Session, texts: Iterable[tuple[str, str]]) -> None:
+    """Add one document's worth of its terms, per (title, body), to the stream's frequencies."""
+    counts: Counter[str] = Counter()
+    for title, body in texts:
+        counts.update(t[:128] for t in tracked_terms(title, body))
+    if not counts:
+        return
+    rows = [{"term": t, "df": c} for t, c in sorted(counts.items())]
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(Term)
+    statement = statement.on_conflict_do_update(
+        index_elements=[Term.term], set_={"df": Term.df + statement.excluded.df}
+    )
+    session.execute(statement, rows)
+
+
+def refresh_label(session: Session, storyline: Storyline, changes: ChangeRecorder) -> None:
+    """Rebuild the label once the storyline has grown enough; record material changes."""
+    if storyline.label and storyline.article_count < storyline.label_basis * _GROWTH:
+        return
+    members = session.execute(
+        select(Article.title, Article.body, Outlet.name)
+        .join(Outlet, Outlet.id == Article.outlet_id)
+        .where(Article.storyline_id == storyline.id)
+        .order_by(Article.effective_at.desc(), Article.id.desc())
+        .limit(_MEMBERS_READ)
+    ).all()
+    articles = [(title, body, outlet) for title, body, outlet in members]
+    terms = sorted(set().union(*(tracked_terms(t, b) for t, b, _ in articles)))
+    df: dict[str, int] = {}
+    for start in range(0, len(terms), _IN_CHUNK):
+        chunk = [t[:128] for t in terms[start : start + _IN_CHUNK]]
+        rows = session.execute(select(Term.term, Term.df).where(Term.term.in_(chunk)))
+        df.update({term: count for term, count in rows})
+    documents = session.scalar(select(func.count(Article.id))) or 0
+    label = make_label(
+        articles, df, documents, storyline.first_published_at, storyline.last_published_at
+    )
+    storyline.label_basis = storyline.article_count
+    old_terms = storyline.label_terms or []
+    if not storyline.label:
+        storyline.label, storyline.label_terms = label.text, list(label.terms)
+        return
+    dates_moved = storyline.label.rsplit(" — ", 1)[-1] != label.text.rsplit(" — ", 1)[-1]
+    if materially_different(old_terms, label.terms) or dates_moved:
+        changes.note(storyline, ChangeKind.relabelled, previous_label=storyline.label)
+        storyline.label, storyline.label_terms = label.text, list(label.terms)
