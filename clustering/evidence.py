@@ -28,7 +28,7 @@ from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Decision, Item
 from clustering.postings import TermPostings
 from clustering.storylines import F64, I64, Member, StorylineTable
-from clustering.terms import ENTITY_MARK, article_terms
+from clustering.terms import ENTITY_MARK, article_terms, title_terms
 
 _DAY = 86_400.0
 
@@ -66,6 +66,8 @@ class EvidenceGrouper:
         self.clock_ = -math.inf  # latest timestamp added, Unix seconds
         self.evicted_at_ = -math.inf
         self.vocab_at_compact_ = 0
+        self.recent_ = np.zeros((0, 0), dtype=np.float32)  # ring of last added vectors
+        self.added_ = 0
 
     def __len__(self) -> int:
         return 0 if self.table_ is None else len(self.table_)
@@ -85,6 +87,10 @@ class EvidenceGrouper:
             self.table_ = StorylineTable(item.vector.shape[0], self.max_members)
         if item.timestamp is not None:
             self.clock_ = max(self.clock_, item.timestamp)
+        if self.recent_.shape[0] == 0:
+            self.recent_ = np.zeros((512, item.vector.shape[0]), dtype=np.float32)
+        self.recent_[self.added_ % self.recent_.shape[0]] = item.vector
+        self.added_ += 1
         terms = self._terms(item)
         ids = self.df_.add(terms, item.timestamp)
         if self.is_entity_.size < len(self.df_):
@@ -93,7 +99,14 @@ class EvidenceGrouper:
             self.is_entity_ = flags
         self.is_entity_[ids] = [t.startswith(ENTITY_MARK) for t in terms]
         weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
-        member = Member(np.asarray(item.vector, dtype=np.float32), ids, weights)
+        t_terms = title_terms(item.title)
+        member = Member(
+            np.asarray(item.vector, dtype=np.float32),
+            ids,
+            weights,
+            self.df_.lookup(t_terms),
+            np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms)),
+        )
         self.table_.add(storyline, member, item.timestamp, self.clock_)
         self.postings_.add(storyline, ids.tolist())
         self._housekeeping()
@@ -127,10 +140,27 @@ class EvidenceGrouper:
         feats[:, 1] = [
             max(float(m.vector @ item.vector) for m in table.members[r]) for r in rows.tolist()
         ]
-        feats[:, 2:6] = self._lexical(table, rows, terms)
-        feats[:, 6] = np.log1p(self._gap_days(table, rows, item.timestamp))
-        feats[:, 7] = np.log(table.counts[rows])
+        feats[:, 2:7] = self._lexical(table, rows, terms, item.title)
+        log_gap = np.log1p(self._gap_days(table, rows, item.timestamp))
+        feats[:, 7] = log_gap
+        feats[:, 8] = np.log(table.counts[rows])
+        feats[:, 9] = log_gap * (1.0 - feats[:, 6])
+        mu, sd = self._background(item.vector)
+        feats[:, 10] = (feats[:, 1] - mu) / sd
+        if rows.size > 1:
+            top2 = np.sort(feats[:, 1])[-2:]
+            feats[:, 11] = feats[:, 1] - np.where(feats[:, 1] >= top2[1], top2[0], top2[1])
+        else:
+            feats[:, 11] = feats[:, 1] - mu
         return [table.keys[r] for r in rows.tolist()], feats
+
+    def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
+        """Mean and spread of ``vector``'s cosine with the last added articles."""
+        n = min(self.added_, self.recent_.shape[0])
+        if n < 2:
+            return 0.0, 0.1
+        sims = self.recent_[:n] @ vector
+        return float(sims.mean()), max(float(sims.std()), 0.05)
 
     def _terms(self, item: Item) -> dict[str, float]:
         return article_terms(
@@ -174,8 +204,15 @@ class EvidenceGrouper:
         mask[top[hit[top] > 0]] = True
         return mask
 
-    def _lexical(self, table: StorylineTable, rows: I64, terms: dict[str, float]) -> F64:
-        """Word and entity tf-idf cosines, (centroid, best member) each: shape (k, 4)."""
+    def _lexical(
+        self, table: StorylineTable, rows: I64, terms: dict[str, float], title: str
+    ) -> F64:
+        """Word, entity and title tf-idf cosines: shape (k, 5).
+
+        Columns: word (centroid, best member), entity (centroid, best member),
+        title (best member). Where either side has no entity terms (headline-only
+        text), the entity cosine is missing and takes the word cosine instead.
+        """
         q_ids = self.df_.lookup(terms)
         q_w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
         q_w *= self.df_.idf(q_ids)
@@ -192,6 +229,8 @@ class EvidenceGrouper:
         seg_ids: list[I64] = []
         seg_w: list[F64] = []
         owner: list[int] = []  # candidate index of each member segment
+        title_ids: list[I64] = []
+        title_w: list[F64] = []
         for r in rows.tolist():
             seg_ids.append(table.lexicons[r].term_ids)
             seg_w.append(table.lexicons[r].term_weights)
@@ -199,22 +238,55 @@ class EvidenceGrouper:
             for m in table.members[r]:
                 seg_ids.append(m.term_ids)
                 seg_w.append(m.term_weights)
+                title_ids.append(m.title_ids)
+                title_w.append(m.title_weights)
                 owner.append(k)
+        own = np.asarray(owner, dtype=np.int64)
         lengths = np.fromiter((a.size for a in seg_ids), dtype=np.int64, count=len(seg_ids))
         ids = np.concatenate(seg_ids)
         w = np.concatenate(seg_w) * self.df_.idf(ids)
         seg = np.repeat(np.arange(lengths.size), lengths)
         ent = self.is_entity_[ids]
         prod = w * query[ids]
-        out = np.zeros((rows.size, 4))
+        cosines = []
         for channel, mask in enumerate((~ent, ent)):
             dot = np.bincount(seg, weights=prod * mask, minlength=lengths.size)
             norm = np.sqrt(np.bincount(seg, weights=(w * w) * mask, minlength=lengths.size))
             cos = dot / np.maximum(norm * q_norm[channel], 1e-12)
-            out[:, 2 * channel] = cos[: rows.size]
-            best = np.zeros(rows.size)
-            np.maximum.at(best, np.asarray(owner, dtype=np.int64), cos[rows.size :])
-            out[:, 2 * channel + 1] = best
+            cosines.append((cos, norm))
+        (word, _), (entity, ent_norm) = cosines
+        entity = word if q_norm[1] == 0.0 else np.where(ent_norm > 0.0, entity, word)
+        out = np.zeros((rows.size, 5))
+        n = rows.size
+        out[:, 0], out[:, 2] = word[:n], entity[:n]
+        for col, cos in ((1, word[n:]), (3, entity[n:])):
+            np.maximum.at(out[:, col], own, cos)
+        out[:, 4] = self._title_cosine(title, title_ids, title_w, own, n)
+        return out
+
+    def _title_cosine(
+        self, title: str, seg_ids: list[I64], seg_w: list[F64], owner: I64, n: int
+    ) -> F64:
+        """Best tf-idf cosine of ``title`` with the member titles of each candidate, (n,)."""
+        out = np.zeros(n)
+        t_terms = title_terms(title)
+        if not t_terms or not seg_ids:
+            return out
+        q_ids = self.df_.lookup(t_terms)
+        q_w = np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms))
+        q_w *= self.df_.idf(q_ids)
+        q_norm = math.sqrt(float((q_w**2).sum()))
+        known = q_ids >= 0
+        query = np.zeros(len(self.df_), dtype=np.float64)
+        query[q_ids[known]] = q_w[known]
+        lengths = np.fromiter((a.size for a in seg_ids), dtype=np.int64, count=len(seg_ids))
+        ids = np.concatenate(seg_ids)
+        w = np.concatenate(seg_w) * self.df_.idf(ids)
+        seg = np.repeat(np.arange(lengths.size), lengths)
+        dot = np.bincount(seg, weights=w * query[ids], minlength=lengths.size)
+        norm = np.sqrt(np.bincount(seg, weights=w * w, minlength=lengths.size))
+        cos = dot / np.maximum(norm * q_norm, 1e-12)
+        np.maximum.at(out, owner, cos)
         return out
 
     def _housekeeping(self) -> None:

@@ -23,11 +23,18 @@ I64 = NDArray[np.int64]
 
 @dataclass(slots=True)
 class Member:
-    """One article kept for member-level comparison: unit vector (d,), term ids and weights (k,)."""
+    """One article kept for member-level comparison.
+
+    ``vector`` is the unit embedding (d,); ``term_ids``/``term_weights`` its
+    article terms (k,); ``title_ids``/``title_weights`` the word terms of its
+    title alone (t,), for title-to-title comparison.
+    """
 
     vector: F32
     term_ids: I64
     term_weights: F64
+    title_ids: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    title_weights: F64 = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
 
 
 @dataclass(slots=True)
@@ -138,6 +145,9 @@ class StorylineTable:
                 ids = old_to_new[m.term_ids]
                 keep = ids >= 0
                 m.term_ids, m.term_weights = ids[keep], m.term_weights[keep]
+                ids = old_to_new[m.title_ids]
+                keep = ids >= 0
+                m.title_ids, m.title_weights = ids[keep], m.title_weights[keep]
 
     def _kill(self, row: int) -> None:
         self.alive[row] = False

@@ -75,3 +75,12 @@ def _mid_sentence(text: str, start: int) -> bool:
     while i >= 0 and text[i] in " \t":
         i -= 1
     return i >= 0 and text[i] not in _SENTENCE_END
+
+
+def title_terms(title: str) -> dict[str, float]:
+    """Dampened word frequencies of a headline alone (no entity channel)."""
+    counts: dict[str, float] = {}
+    _count(title, counts, 1.0, None, title=True)
+    return {
+        term: 1.0 + math.log(c) for term, c in counts.items() if not term.startswith(ENTITY_MARK)
+    }
