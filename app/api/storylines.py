@@ -90,3 +90,56 @@ def _utc(value: datetime | None) -> datetime | None:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# --- How a storyline spreads: timeline and spread -------------------------------------
+
+from app.schemas_spread import Spread, Timeline  # noqa: E402
+from app.services.spread import storyline_spread  # noqa: E402
+from app.services.timeline import Bucket, storyline_timeline  # noqa: E402
+
+TieWindowHours = Annotated[
+    float,
+    Query(
+        ge=0,
+        le=24 * 365,
+        description="Articles within this many hours of the earliest are ties for first: "
+        "they all count as first publishers.",
+    ),
+]
+
+
+@router.get(
+    "/{storyline_id}/timeline",
+    response_model=Timeline,
+    responses={404: {}, 422: {"description": "Unknown bucket, or too many buckets."}},
+)
+def get_timeline(
+    storyline_id: int,
+    session: SessionDep,
+    bucket: Annotated[
+        Bucket, Query(description="UTC bucket: hour, day, or week (ISO weeks, from Monday).")
+    ] = Bucket.day,
+) -> Timeline:
+    """Articles per bucket and outlet, cumulative outlets, and each outlet's first article.
+
+    Buckets run from the first article's to the last article's, empty ones included.
+    """
+    return storyline_timeline(session, storyline_id, bucket)
+
+
+@router.get("/{storyline_id}/spread", response_model=Spread, responses={404: {}})
+def get_spread(
+    storyline_id: int,
+    session: SessionDep,
+    tie_window_hours: TieWindowHours = 1.0,
+    min_jaccard: Annotated[
+        float,
+        Query(ge=0.1, le=1.0, description="Least text overlap (Jaccard) of a republish edge."),
+    ] = 0.5,
+) -> Spread:
+    """First publisher(s), outlets in adoption order with lags, follower and republish edges.
+
+    Times are `published_at`, or the ingest time when an article had none (flagged).
+    """
+    return storyline_spread(session, storyline_id, tie_window_hours, min_jaccard)

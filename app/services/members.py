@@ -1,0 +1,84 @@
+"""A storyline's member articles as light rows: who published when, nothing heavy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.errors import NotFound
+from app.models import Article, Outlet, Storyline
+from app.schemas import OutletRef
+from app.schemas_spread import ArticleRef, FirstArticle
+
+
+@dataclass(frozen=True, slots=True)
+class Member:
+    """One article of a storyline; ``effective_at`` is published_at or, failing it, ingested_at."""
+
+    id: int
+    outlet_id: int
+    outlet_name: str
+    published_at: datetime | None
+    effective_at: datetime
+
+    @property
+    def published_at_missing(self) -> bool:
+        return self.published_at is None
+
+    @property
+    def outlet(self) -> OutletRef:
+        return OutletRef(id=self.outlet_id, name=self.outlet_name)
+
+    def first_article(self) -> FirstArticle:
+        return FirstArticle(
+            id=self.id,
+            effective_at=self.effective_at,
+            published_at=self.published_at,
+            published_at_missing=self.published_at_missing,
+        )
+
+    def ref(self) -> ArticleRef:
+        return ArticleRef(
+            id=self.id,
+            outlet=self.outlet,
+            effective_at=self.effective_at,
+            published_at_missing=self.published_at_missing,
+        )
+
+
+def require_storyline(session: Session, storyline_id: int) -> None:
+    """Raise :class:`NotFound` unless the storyline exists (merged ones exist, empty)."""
+    if session.scalar(select(Storyline.id).where(Storyline.id == storyline_id)) is None:
+        raise NotFound(f"storyline {storyline_id} not found")
+
+
+def load_members(session: Session, storyline_id: int) -> list[Member]:
+    """Every member of the storyline, ordered by effective time then id (404 if unknown)."""
+    require_storyline(session, storyline_id)
+    rows = session.execute(
+        select(
+            Article.id,
+            Article.outlet_id,
+            Outlet.name,
+            Article.published_at,
+            Article.effective_at,
+        )
+        .join(Outlet, Outlet.id == Article.outlet_id)
+        .where(Article.storyline_id == storyline_id)
+        .order_by(Article.effective_at, Article.id)
+    ).all()
+    return [Member(*row) for row in rows]
+
+
+def first_per_outlet(members: list[Member]) -> list[Member]:
+    """Each outlet's first member, in adoption order (members must be time-ordered)."""
+    seen: set[int] = set()
+    firsts: list[Member] = []
+    for member in members:
+        if member.outlet_id not in seen:
+            seen.add(member.outlet_id)
+            firsts.append(member)
+    return firsts
