@@ -203,3 +203,14 @@ class ChangeOut(BaseModel):
 class ChangePage(BaseModel):
     changes: list[ChangeOut]
     next_since: int = Field(description="Pass as ?since= to continue; unchanged when idle.")
+
+
+class SearchHit(BaseModel):
+    storyline: StorylineSummary
+    score: float = Field(description="Best evidence: cosine for meaning, share of words matched.")
+    reasons: list[str] = Field(description="Why this storyline matched.")
+
+
+class SearchResult(BaseModel):
+    query: str
+    hits: list[SearchHit]

@@ -8,6 +8,7 @@ from app.config import Settings
 from app.db import Database
 from app.services.grouping import GroupingRuntime
 from app.services.ingest import Ingestor
+from app.services.search import CentroidIndex
 from embeddings.protocol import Embedder
 
 
@@ -18,6 +19,7 @@ class ServiceState:
     embedder: Embedder
     runtime: GroupingRuntime
     ingestor: Ingestor
+    centroids: CentroidIndex
 
     @classmethod
     def start(cls, settings: Settings, embedder: Embedder | None = None) -> ServiceState:
@@ -36,7 +38,8 @@ class ServiceState:
         runtime = GroupingRuntime(settings)
         with db.session() as session:
             runtime.rebuild(session)
-        return cls(settings, db, embedder, runtime, Ingestor(db, embedder, runtime))
+        ingestor = Ingestor(db, embedder, runtime)
+        return cls(settings, db, embedder, runtime, ingestor, CentroidIndex())
 
     def close(self) -> None:
         self.db.dispose()

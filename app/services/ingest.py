@@ -67,7 +67,10 @@ class Ingestor:
         return [known[_key(a)] for a in articles]
 
     def _embed(self, articles: list[PreparedArticle]) -> np.ndarray:
-        texts = [embedding_text(a.title, a.body) for a in articles]
+        return self.embed_texts([embedding_text(a.title, a.body) for a in articles])
+
+    def embed_texts(self, texts: list[str]) -> np.ndarray:
+        """Unit vectors of ``texts`` from the service's model, one caller at a time."""
         with self._embed_lock:
             started = time.perf_counter()
             vectors = self.embedder.embed(texts)

@@ -94,7 +94,7 @@ def list_storylines(
     if more:
         last = rows[-1]
         next_cursor = encode_cursor(getattr(last, column.key), last.id)
-    return StorylinePage(items=[_summary(r) for r in rows], next_cursor=next_cursor)
+    return StorylinePage(items=[summary(r) for r in rows], next_cursor=next_cursor)
 
 
 def _filter_clauses(where: StorylineFilter) -> list[ColumnElement[bool]]:
@@ -143,7 +143,7 @@ def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
         for oid, name, count, first_at in per_outlet
     ]
     return StorylineDetail(
-        **_summary(row).model_dump(),
+        **summary(row).model_dump(),
         outlets=outlets,
         first_article=_brief(first) if first else None,
         last_article=_brief(last) if last else None,
@@ -197,7 +197,7 @@ def _storyline(session: Session, storyline_id: int) -> Storyline:
     return row
 
 
-def _summary(row: Storyline) -> StorylineSummary:
+def summary(row: Storyline) -> StorylineSummary:
     return StorylineSummary(
         id=row.id,
         status=row.status.value,

@@ -1,0 +1,51 @@
+"""Search storylines by meaning and by words."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from sqlalchemy import select
+
+from app.api.deps import SessionDep, StateDep
+from app.models import Storyline
+from app.schemas import SearchHit, SearchResult
+from app.services import queries
+from app.services.search import search
+
+router = APIRouter(prefix="/search", tags=["search"])
+
+
+@router.get("", response_model=SearchResult)
+def search_storylines(
+    session: SessionDep,
+    state: StateDep,
+    q: Annotated[
+        str,
+        Query(
+            min_length=1,
+            max_length=500,
+            description="Words or a sentence.",
+            examples=["staged chemical attack Idlib"],
+        ),
+    ],
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> SearchResult:
+    """Storylines whose centroid is close to the query's meaning, or whose label or
+    headlines contain its words; each hit says why it matched."""
+    vector = state.ingestor.embed_texts([q.strip()])[0]
+    hits = search(session, state.centroids, q, vector, limit)
+    ids = [h.storyline_id for h in hits]
+    rows = {s.id: s for s in session.scalars(select(Storyline).where(Storyline.id.in_(ids)))}
+    return SearchResult(
+        query=q,
+        hits=[
+            SearchHit(
+                storyline=queries.summary(rows[h.storyline_id]),
+                score=h.score,
+                reasons=list(h.reasons),
+            )
+            for h in hits
+            if h.storyline_id in rows
+        ],
+    )

@@ -1,0 +1,121 @@
+"""Finding storylines by meaning (query vector against centroids) and by words."""
+
+from __future__ import annotations
+
+import re
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from sqlalchemy import Select, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.models import Article, Storyline, StorylineChange, StorylineStatus
+
+_WORD = re.compile(r"[^\W_]+")
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    storyline_id: int
+    score: float
+    reasons: tuple[str, ...]
+
+
+class CentroidIndex:
+    """Unit centroids of every storyline not merged away, kept current by the change feed.
+
+    ``refresh`` reads only the storylines named by changes since the last
+    refresh, so a search costs one small query plus one matrix product.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._seq: int | None = None
+        self._centroids: dict[int, np.ndarray] = {}
+        self._ids = np.zeros(0, dtype=np.int64)
+        self._matrix = np.zeros((0, 0), dtype=np.float32)
+
+    def refresh(self, session: Session) -> None:
+        with self._lock:
+            latest = session.scalar(select(func.coalesce(func.max(StorylineChange.seq), 0))) or 0
+            if self._seq is None:
+                self._load(session, select(Storyline.id))
+            elif latest > self._seq:
+                named = select(StorylineChange.storyline_id).where(StorylineChange.seq > self._seq)
+                self._load(session, named)
+            else:
+                return
+            self._seq = latest
+            order = sorted(self._centroids)
+            self._ids = np.array(order, dtype=np.int64)
+            self._matrix = (
+                np.stack([self._centroids[i] for i in order])
+                if order
+                else np.zeros((0, 0), dtype=np.float32)
+            )
+
+    def nearest(self, vector: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """The ``k`` storylines whose centroids are closest to unit ``vector`` (cosine)."""
+        with self._lock:
+            if self._ids.size == 0:
+                return []
+            sims = self._matrix @ vector
+            top = np.argsort(-sims, kind="stable")[:k]
+            return [(int(self._ids[i]), float(sims[i])) for i in top]
+
+    def _load(self, session: Session, ids: Select[Any]) -> None:
+        rows = session.execute(
+            select(Storyline.id, Storyline.centroid, Storyline.status).where(Storyline.id.in_(ids))
+        )
+        for sid, centroid, status in rows:
+            self._centroids.pop(sid, None)
+            if status != StorylineStatus.merged:
+                v = np.frombuffer(centroid, dtype=np.float32)
+                self._centroids[sid] = (v / max(float(np.linalg.norm(v)), 1e-12)).astype(np.float32)
+
+
+def search(
+    session: Session, index: CentroidIndex, query: str, vector: np.ndarray, limit: int
+) -> list[Hit]:
+    """Storylines for ``query``: by meaning, by label words, by headline words; best first."""
+    index.refresh(session)
+    hits: dict[int, list[tuple[float, str]]] = {}
+    for sid, sim in index.nearest(vector, limit):
+        hits.setdefault(sid, []).append((sim, f"meaning: cosine {sim:.2f} to the storyline"))
+    words = [w.lower() for w in _WORD.findall(query) if len(w) > 1][:8]
+    if words:
+        live = Storyline.status != StorylineStatus.merged
+        in_label = session.execute(
+            select(Storyline.id, Storyline.label)
+            .where(live, or_(*(Storyline.label.ilike(f"%{w}%") for w in words)))
+            .order_by(Storyline.last_published_at.desc())
+            .limit(limit)
+        ).all()
+        for sid, label in in_label:
+            found = [w for w in words if w in label.lower()]
+            score = len(found) / len(words)
+            hits.setdefault(sid, []).append((score, f"words in label: {', '.join(found)}"))
+        in_title = session.execute(
+            select(Article.storyline_id, Article.id, Article.title)
+            .join(Storyline, Storyline.id == Article.storyline_id)
+            .where(live, or_(*(Article.title.ilike(f"%{w}%") for w in words)))
+            .order_by(Article.effective_at.desc())
+            .limit(limit * 4)
+        ).all()
+        for sid, article_id, title in in_title:
+            found = [w for w in words if w in title.lower()]
+            if any("headline" in r for _, r in hits.get(sid, [])):
+                continue
+            score = 0.9 * len(found) / len(words)
+            reason = f"words in headline of article {article_id}: {', '.join(found)}"
+            hits.setdefault(sid, []).append((score, reason))
+    ranked = sorted(
+        (
+            Hit(sid, max(s for s, _ in reasons), tuple(r for _, r in reasons))
+            for sid, reasons in hits.items()
+        ),
+        key=lambda h: (-h.score, h.storyline_id),
+    )
+    return ranked[:limit]

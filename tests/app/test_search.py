@@ -1,0 +1,52 @@
+"""GET /search: by meaning and by words, with reasons, current after changes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from fastapi.testclient import TestClient
+
+from app.state import ServiceState
+from tests.conftest import as_payload, shared_rows
+
+
+def _load(client: TestClient) -> int:
+    seeds = [as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
+    basil = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:12]]
+    results = client.post("/articles", json=seeds + basil).json()["articles"]
+    sid: int = results[0]["storyline_id"]
+    return sid
+
+
+def test_meaning_finds_the_story_first(client: TestClient) -> None:
+    sid = _load(client)
+    found = client.get("/search", params={"q": "fake poison gas video in Syria"}).json()
+    top = found["hits"][0]
+    assert top["storyline"]["id"] == sid
+    assert any(r.startswith("meaning: cosine") for r in top["reasons"])
+
+
+def test_words_match_labels_and_headlines(client: TestClient) -> None:
+    sid = _load(client)
+    hits = client.get("/search", params={"q": "White Helmets"}).json()["hits"]
+    match = next(h for h in hits if h["storyline"]["id"] == sid)
+    assert any("headline" in r and "helmets" in r for r in match["reasons"])
+
+
+def test_merged_storylines_leave_the_results(client: TestClient) -> None:
+    sid = _load(client)
+    client.get("/search", params={"q": "Idlib"})  # builds the index
+    other = client.post("/articles", json=as_payload(shared_rows("data/basil.jsonl")[50]))
+    other_id = other.json()["articles"][0]["storyline_id"]
+    state: ServiceState = client.app.state.storyline  # type: ignore[attr-defined]
+    with state.db.session() as session:
+        state.runtime.merge(session, [sid, other_id], "test", datetime.now(UTC))
+    hits = client.get("/search", params={"q": "Idlib", "limit": 100}).json()["hits"]
+    assert other_id not in {h["storyline"]["id"] for h in hits}
+    assert sid in {h["storyline"]["id"] for h in hits}
+
+
+def test_empty_query_is_422(client: TestClient) -> None:
+    response = client.get("/search", params={"q": ""})
+    assert response.status_code == 422
+    assert response.json()["detail"][0]["loc"] == ["query", "q"]
