@@ -128,11 +128,11 @@ class EvidenceGrouper:
         if rows.size == 0:
             return [], np.zeros((0, len(FEATURES)))
         terms = self._terms(item)
-        sums = table.sums[rows]
-        dense_c = (sums @ item.vector) / np.maximum(np.linalg.norm(sums, axis=1), 1e-12)
+        n = table.size
+        dense_c = ((table.sums[:n] @ item.vector) / np.maximum(table.norms[:n], 1e-12))[rows]
         if rows.size > self.shortlist:
             keep = np.zeros(rows.size, dtype=bool)
-            keep[np.argsort(-dense_c, kind="stable")[: self.shortlist]] = True
+            keep[_top(dense_c, self.shortlist)] = True
             keep |= self._lexical_hits(table, rows, terms)
             rows, dense_c = rows[keep], dense_c[keep]
         feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
@@ -198,9 +198,13 @@ class EvidenceGrouper:
         w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))[known]
         w *= self.df_.idf(ids)
         scores = self.postings_.match(ids, w, self.max_postings)
-        hit = np.fromiter((scores.get(table.keys[r], 0.0) for r in rows.tolist()), dtype=np.float64)
+        get = table.rows.get
+        hit_rows = np.fromiter((get(k, -1) for k in scores), dtype=np.int64, count=len(scores))
+        hit_all = np.zeros(table.size + 1)  # last slot absorbs evicted keys (-1)
+        hit_all[hit_rows] = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+        hit = hit_all[rows]
         mask = np.zeros(rows.size, dtype=bool)
-        top = np.argsort(-hit, kind="stable")[: self.lexical_shortlist]
+        top = _top(hit, self.lexical_shortlist)
         mask[top[hit[top] > 0]] = True
         return mask
 
@@ -307,3 +311,14 @@ class EvidenceGrouper:
                 flags[remap[kept]] = self.is_entity_[: remap.size][kept]
                 self.is_entity_ = flags
             self.vocab_at_compact_ = len(self.df_)
+
+
+def _top(values: F64, k: int) -> I64:
+    """Indices of the ``k`` largest values, largest first, ties by index (deterministic)."""
+    if values.size > k:
+        part = np.argpartition(-values, k - 1)[:k]
+        # argpartition leaves ties at the cut arbitrary but repeatable; order for readability.
+        out: I64 = part[np.lexsort((part, -values[part]))]
+        return out
+    order: I64 = np.argsort(-values, kind="stable")
+    return order

@@ -69,6 +69,7 @@ class StorylineTable:
         self.rows: dict[int, int] = {}
         self.keys: list[int] = []
         self.sums: F32 = np.zeros((0, dim), dtype=np.float32)
+        self.norms: F32 = np.zeros(0, dtype=np.float32)  # L2 norm of each row of sums
         self.counts: I64 = np.zeros(0, dtype=np.int64)
         self.first: F64 = np.zeros(0, dtype=np.float64)  # NaN: no dated member
         self.last: F64 = np.zeros(0, dtype=np.float64)
@@ -91,6 +92,7 @@ class StorylineTable:
         if row is None:
             row = self._new_row(key)
         self.sums[row] += member.vector
+        self.norms[row] = np.linalg.norm(self.sums[row])
         self.counts[row] += 1
         self.members[row].append(member)
         self.lexicons[row].absorb(member.term_ids, member.term_weights)
@@ -110,6 +112,7 @@ class StorylineTable:
             self.keys[src] = target
             return
         self.sums[dst] += self.sums[src]
+        self.norms[dst] = np.linalg.norm(self.sums[dst])
         self.counts[dst] += self.counts[src]
         self.first[dst] = np.fmin(self.first[dst], self.first[src])
         self.last[dst] = np.fmax(self.last[dst], self.last[src])
@@ -162,6 +165,7 @@ class StorylineTable:
         self.rows[key] = row
         self.alive[row] = True
         self.sums[row] = 0.0
+        self.norms[row] = 0.0
         self.counts[row] = 0
         self.first[row] = self.last[row] = np.nan
         self.active[row] = -np.inf
@@ -179,6 +183,7 @@ class StorylineTable:
             return out
 
         self.sums = grow(self.sums, (cap, dim))
+        self.norms = grow(self.norms, (cap,))
         self.counts = grow(self.counts, (cap,))
         self.first = grow(self.first, (cap,))
         self.last = grow(self.last, (cap,))
@@ -193,7 +198,7 @@ class StorylineTable:
         self.members = [self.members[r] for r in order]
         self.lexicons = [self.lexicons[r] for r in order]
         self.rows = {k: i for i, k in enumerate(self.keys)}
-        for name in ("sums", "counts", "first", "last", "active", "alive"):
+        for name in ("sums", "norms", "counts", "first", "last", "active", "alive"):
             arr = getattr(self, name)
             fresh = np.zeros_like(arr)
             fresh[: idx.size] = arr[idx]

@@ -1,0 +1,55 @@
+"""Inverted index from term ids to live storylines."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from clustering.postings import TermPostings
+
+
+def ids(*xs: int) -> np.ndarray:
+    return np.asarray(xs, dtype=np.int64)
+
+
+def weights(*xs: float) -> np.ndarray:
+    return np.asarray(xs, dtype=np.float64)
+
+
+def test_match_sums_the_weights_of_shared_terms() -> None:
+    p = TermPostings()
+    p.add(10, [1, 2, 3])
+    p.add(20, [3, 4])
+    scores = p.match(ids(2, 3, 9), weights(1.0, 0.5, 7.0), max_postings=100)
+    assert scores == {10: 1.5, 20: 0.5}
+
+
+def test_common_terms_beyond_max_postings_are_skipped() -> None:
+    p = TermPostings()
+    for key in range(5):
+        p.add(key, [1])
+    p.add(0, [2])
+    assert p.match(ids(1, 2), weights(1.0, 1.0), max_postings=3) == {0: 1.0}
+
+
+def test_remove_forgets_a_storyline_and_empty_lists() -> None:
+    p = TermPostings()
+    p.add(10, [1, 2])
+    p.remove(10, [1, 2])
+    assert p.match(ids(1, 2), weights(1.0, 1.0), max_postings=10) == {}
+    assert p.lists_ == {}
+
+
+def test_rename_moves_terms_to_the_merge_target() -> None:
+    p = TermPostings()
+    p.add(10, [1])
+    p.add(20, [2])
+    p.rename(10, 20, [1])
+    assert p.match(ids(1, 2), weights(1.0, 2.0), max_postings=10) == {20: 3.0}
+
+
+def test_remap_terms_follows_vocabulary_compaction() -> None:
+    p = TermPostings()
+    p.add(10, [0, 1, 2])
+    p.remap_terms(ids(-1, 0, 1))
+    assert p.match(ids(0, 1), weights(1.0, 1.0), max_postings=10) == {10: 2.0}
+    assert sorted(p.lists_) == [0, 1]
