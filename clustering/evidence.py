@@ -66,6 +66,8 @@ class EvidenceGrouper:
         self.clock_ = -math.inf  # latest timestamp added, Unix seconds
         self.evicted_at_ = -math.inf
         self.vocab_at_compact_ = 0
+        self.last_item_: Item | None = None
+        self.last_terms_: dict[str, float] = {}
         self.recent_ = np.zeros((0, 0), dtype=np.float32)  # ring of last added vectors
         self.added_ = 0
 
@@ -163,12 +165,16 @@ class EvidenceGrouper:
         return float(sims.mean()), max(float(sims.std()), 0.05)
 
     def _terms(self, item: Item) -> dict[str, float]:
-        return article_terms(
-            item.title,
-            item.body,
-            title_weight=self.title_weight,
-            max_body_tokens=self.max_body_tokens,
-        )
+        # The service calls decide(item) then add(item): tokenise once per item.
+        if self.last_item_ is not item:
+            self.last_terms_ = article_terms(
+                item.title,
+                item.body,
+                title_weight=self.title_weight,
+                max_body_tokens=self.max_body_tokens,
+            )
+            self.last_item_ = item
+        return self.last_terms_
 
     def _rows_in_window(self, table: StorylineTable, ts: float | None) -> I64:
         n = table.size

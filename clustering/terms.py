@@ -22,6 +22,7 @@ import re
 ENTITY_MARK = "\x01"
 
 _TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
+_DIGIT = re.compile(r"\d")
 _SENTENCE_END = frozenset(".!?:;\n\"“”'‘’([")
 
 _STOP_WORDS = frozenset(
@@ -59,7 +60,7 @@ def _count(
             break
         token = match.group()
         lower = token.lower()
-        has_digit = any(ch.isdigit() for ch in token)
+        has_digit = _DIGIT.search(token) is not None
         if lower in _STOP_WORDS or (len(lower) < 2 and not has_digit):
             continue
         counts[lower] = counts.get(lower, 0.0) + weight
