@@ -143,18 +143,21 @@ def _embeddings(
         )
     ).all()
     by_id = {row[0]: row for row in rows}
-    dim = max((row[3] for row in rows), default=0)
+    dim = max((row[3] or 0 for row in rows), default=0)
     vectors = np.zeros((len(article_ids), dim), dtype=np.float32)
     models: dict[int, tuple[str, int]] = {}
     for i, article_id in enumerate(article_ids):
         row = by_id.get(article_id)
-        if row is None or len(row[1]) != 4 * row[3]:
+        if row is None:
             continue
-        vector = np.frombuffer(row[1], dtype=np.float32)
+        _, blob, model, size = row
+        if blob is None or model is None or size != dim or len(blob) != 4 * dim:
+            continue  # not embedded (yet), or by a model of another size
+        vector = np.frombuffer(blob, dtype=np.float32)
         norm = float(np.linalg.norm(vector))
-        if row[3] == dim and norm > 0:
+        if norm > 0:
             vectors[i] = vector / norm
-            models[article_id] = (row[2], row[3])
+            models[article_id] = (model, size)
     return vectors, models
 
 

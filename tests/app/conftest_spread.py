@@ -22,7 +22,7 @@ from app.config import Settings
 from app.main import create_app
 from embeddings.cache import CachedEmbedder
 from embeddings.sentence import SentenceTransformerEmbedder
-from tests.conftest import POSTGRES_URL, as_payload
+from tests.conftest import POSTGRES_URL, as_payload, shared_rows
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -33,6 +33,19 @@ def cached_embedder(
 ) -> CachedEmbedder:
     """The real bundled model, remembering each text's vector for the session."""
     return CachedEmbedder(embedder, tmp_path_factory.mktemp("vectors"))
+
+
+@pytest.fixture(scope="module", params=BACKENDS)
+def basil(
+    request: pytest.FixtureRequest,
+    tmp_path_factory: pytest.TempPathFactory,
+    postgres_problem: str | None,
+    cached_embedder: CachedEmbedder,
+) -> Iterator[tuple[TestClient, dict[int, list[dict[str, Any]]]]]:
+    """All 300 BASIL rows imported once per module and backend, with each storyline's rows."""
+    rows = shared_rows("data/basil.jsonl")
+    with module_client(request, tmp_path_factory, postgres_problem, cached_embedder) as client:
+        yield client, import_rows(client, rows)
 
 
 @contextmanager

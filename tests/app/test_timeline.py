@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -11,24 +10,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from app.services import timeline
-from embeddings.cache import CachedEmbedder
-from tests.app.conftest_spread import BACKENDS, cached_embedder, import_rows, module_client
+from tests.app.conftest_spread import basil, cached_embedder
 from tests.conftest import as_payload, shared_rows
 
-__all__ = ["cached_embedder"]  # a fixture, imported for pytest to find
-
-
-@pytest.fixture(scope="module", params=BACKENDS)
-def basil(
-    request: pytest.FixtureRequest,
-    tmp_path_factory: pytest.TempPathFactory,
-    postgres_problem: str | None,
-    cached_embedder: CachedEmbedder,
-) -> Iterator[tuple[TestClient, dict[int, list[dict[str, Any]]]]]:
-    """All 300 BASIL articles imported once per backend, with each storyline's raw rows."""
-    rows = shared_rows("data/basil.jsonl")
-    with module_client(request, tmp_path_factory, postgres_problem, cached_embedder) as client:
-        yield client, import_rows(client, rows)
+__all__ = ["basil", "cached_embedder"]  # fixtures, imported for pytest to find
 
 
 def _seeds(client: TestClient) -> int:
