@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.concurrency import run_in_threadpool
 
-from app.api import articles, changes, health, search, storylines
+from app.api import articles, changes, health, outlets, search, storylines
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.schemas import ArticleIn
@@ -43,6 +43,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(storylines.router)
     app.include_router(changes.router)
     app.include_router(health.router)
+    app.include_router(outlets.router)
     app.include_router(search.router)
 
     def openapi() -> dict[str, Any]:
