@@ -1,0 +1,126 @@
+"""ONNX Runtime adapter: the exported transformer, mean pooling and L2 normalisation.
+
+The directory comes from ``python -m embeddings.onnx_export DIR``. Importing
+this module is cheap; building an ``OnnxEmbedder`` needs the optional extra
+``onnx`` (onnxruntime) and loads the graph in a fraction of a second, without
+torch or transformers.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import NDArray
+
+Weights = Literal["int8", "fp32"]
+_FILES: dict[str, str] = {"int8": "model_int8.onnx", "fp32": "model_fp32.onnx"}
+
+
+class OnnxEmbedder:
+    """Embeds with an ONNX export of a mean-pooled sentence-transformers model.
+
+    Reproduces the model's sentence-transformers pipeline: the same tokenizer
+    (``tokenizer.json``), truncation at ``max_tokens`` word pieces (capped at the
+    model's own limit), the transformer, mean pooling over the attention mask,
+    L2 normalisation. ``weights="int8"`` runs the dynamically quantised graph.
+
+    ``model_name`` carries the backend (``all-MiniLM-L6-v2@256+onnx-int8``), so
+    its vectors are never stored or compared beside the torch ones: they agree
+    closely but not exactly.
+    """
+
+    def __init__(
+        self,
+        model_dir: str | Path,
+        max_tokens: int = 256,
+        batch_size: int = 32,
+        weights: Weights = "int8",
+        threads: int | None = None,
+    ) -> None:
+        path = Path(model_dir)
+        if not path.is_dir():
+            raise FileNotFoundError(
+                f"ONNX model directory not found: {path} "
+                "(create it with: python -m embeddings.onnx_export DIR)"
+            )
+        graph = path / _FILES[weights]
+        manifest_path = path / "manifest.json"
+        for required in (graph, manifest_path, path / "tokenizer.json"):
+            if not required.is_file():
+                raise FileNotFoundError(
+                    f"{required.name} missing in ONNX model directory {path} "
+                    "(re-create it with: python -m embeddings.onnx_export DIR)"
+                )
+        try:
+            import onnxruntime as ort
+        except ImportError as exc:  # the extra is optional
+            raise ImportError(
+                "OnnxEmbedder needs onnxruntime: pip install 'storyline[onnx]'"
+            ) from exc
+        from tokenizers import Tokenizer
+
+        manifest = json.loads(manifest_path.read_text())
+        self._dim = int(manifest["dimension"])
+        self._max_tokens = min(max_tokens, int(manifest["max_seq_length"]))
+        self._batch_size = batch_size
+        self._name = f"{manifest['model_name']}@{self._max_tokens}+onnx-{weights}"
+
+        self._tokenizer = Tokenizer.from_file(str(path / "tokenizer.json"))
+        # tokenizer.json ships with fixed 128-token padding and truncation; padding
+        # is done per batch below, truncation is ours to set.
+        self._tokenizer.no_padding()
+        self._tokenizer.enable_truncation(max_length=self._max_tokens)
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = threads or os.cpu_count() or 1
+        options.inter_op_num_threads = 1
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self._session: Any = ort.InferenceSession(
+            str(graph), options, providers=["CPUExecutionProvider"]
+        )
+        self._output = str(manifest["output"])
+
+    @property
+    def model_name(self) -> str:
+        return self._name
+
+    @property
+    def dimension(self) -> int:
+        return self._dim
+
+    @property
+    def max_tokens(self) -> int:
+        return self._max_tokens
+
+    def embed(self, texts: Sequence[str]) -> NDArray[np.float32]:
+        """Unit rows, float32, shape (len(texts), dimension), in input order."""
+        out = np.zeros((len(texts), self._dim), dtype=np.float32)
+        if not texts:
+            return out
+        encodings = self._tokenizer.encode_batch(list(texts))
+        # Longest first, as sentence-transformers does, so batches pad little.
+        order = sorted(range(len(texts)), key=lambda i: -len(encodings[i].ids))
+        for start in range(0, len(order), self._batch_size):
+            rows = order[start : start + self._batch_size]
+            out[rows] = self._embed_batch([encodings[i].ids for i in rows])
+        return out
+
+    def _embed_batch(self, ids: list[list[int]]) -> NDArray[np.float32]:
+        width = max(len(row) for row in ids)
+        input_ids = np.zeros((len(ids), width), dtype=np.int64)  # 0 is [PAD]
+        mask = np.zeros((len(ids), width), dtype=np.int64)
+        for r, row in enumerate(ids):
+            input_ids[r, : len(row)] = row
+            mask[r, : len(row)] = 1
+        # Single-segment inputs: every token type is 0.
+        feeds = {"input_ids": input_ids, "attention_mask": mask, "token_type_ids": 0 * mask}
+        (hidden,) = self._session.run([self._output], feeds)
+        weights = mask[:, :, None].astype(np.float32)
+        pooled = (hidden * weights).sum(axis=1) / np.maximum(weights.sum(axis=1), 1e-9)
+        norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)
+        return np.asarray(pooled / norms, dtype=np.float32)
