@@ -64,6 +64,13 @@ class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 
+class ArticleStatus(enum.StrEnum):
+    pending = "pending"  # stored, waiting for a worker to embed it
+    embedded = "embedded"  # vector stored, waiting for the grouping step
+    grouped = "grouped"  # in a storyline
+    failed = "failed"  # gave up after repeated errors; ``error`` says why
+
+
 class StorylineStatus(enum.StrEnum):
     active = "active"
     dormant = "dormant"
@@ -202,11 +209,24 @@ class Article(Base):
     # published_at when known, else ingested_at: the time used for windows and order.
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
-    embedding: Mapped[bytes] = mapped_column(LargeBinary)
-    embedding_model: Mapped[str] = mapped_column(String(255))
-    embedding_dim: Mapped[int] = mapped_column(Integer)
-    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"))
-    similarity: Mapped[float] = mapped_column(Float)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(255))
+    embedding_dim: Mapped[int | None] = mapped_column(Integer)
+    storyline_id: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
+    similarity: Mapped[float | None] = mapped_column(Float)
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    status: Mapped[ArticleStatus] = mapped_column(
+        Enum(ArticleStatus, name="article_status", native_enum=False, length=16),
+        default=ArticleStatus.grouped,
+        index=True,
+    )
+    # Order in which the single grouping step placed articles, across all hosts:
+    # each process replays what others grouped after its own last seen value.
+    group_seq: Mapped[int | None] = mapped_column(Integer, unique=True)
+    # Lease of an embedding worker on a pending article; expired leases are retaken.
+    claimed_by: Mapped[str | None] = mapped_column(String(128))
+    claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    error: Mapped[str | None] = mapped_column(Text)
 
     outlet: Mapped[Outlet] = relationship(lazy="joined")

@@ -100,9 +100,12 @@ class ArticleOut(BaseModel):
     published_at: datetime | None
     ingested_at: datetime
     content_hash: str
-    storyline_id: int
-    similarity: float = Field(description="Score against the storyline when it joined.")
-    embedding_model: str
+    status: str = Field(description="pending, embedded, grouped or failed.")
+    error: str | None = Field(description="Why the article failed, or its last retried error.")
+    attempts: int = Field(description="Embedding attempts so far (asynchronous ingest).")
+    storyline_id: int | None
+    similarity: float | None = Field(description="Score against the storyline when it joined.")
+    embedding_model: str | None
     metadata: dict[str, Any] | None
 
 
@@ -111,9 +114,10 @@ class IngestResult(BaseModel):
 
     id: int = Field(description="Article id.")
     created: bool = Field(description="False when the article was already stored.")
-    storyline_id: int
+    status: str = Field(description="pending, embedded, grouped or failed.")
+    storyline_id: int | None = Field(description="Null until the article is grouped.")
     storyline_is_new: bool = Field(description="True when this article opened the storyline.")
-    similarity: float
+    similarity: float | None
 
 
 class IngestResponse(BaseModel):

@@ -65,6 +65,7 @@ async def post_articles(
             IngestResult(
                 id=s.id,
                 created=s.created,
+                status=s.status.value,
                 storyline_id=s.storyline_id,
                 storyline_is_new=s.storyline_is_new,
                 similarity=s.similarity,

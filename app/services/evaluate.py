@@ -110,9 +110,10 @@ def _final_storylines(state: ServiceState) -> dict[str, int]:
             if target is not None
         }
         out: dict[str, int] = {}
-        for external_id, storyline_id in session.execute(
+        for external_id, placed in session.execute(
             select(Article.external_id, Article.storyline_id)
         ):
+            storyline_id = -1 if placed is None else placed  # never placed: a singleton
             while storyline_id in merged:
                 storyline_id = merged[storyline_id]
             out[str(external_id)] = storyline_id

@@ -1,4 +1,11 @@
-"""The live grouper of this process: built from settings, rebuilt from the database."""
+"""The live grouper of this process: built from settings, kept in step with the database.
+
+Grouping runs one transaction at a time across every process and host (the
+global write lock). Each placement gets the next ``group_seq``; before placing
+anything a process replays, in ``group_seq`` order, what others placed since
+it last looked, and rebuilds when it sees a merge or split it did not make. So
+every process's grouper holds the same state a single process would.
+"""
 
 from __future__ import annotations
 
@@ -11,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import lock_writes
-from app.models import Article, ChangeKind, Storyline, StorylineStatus
+from app.models import Article, ChangeKind, Storyline, StorylineEvent, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
 from clustering import CentroidGrouper, Item, OnlineGrouper
@@ -22,19 +29,22 @@ def make_grouper(settings: Settings) -> OnlineGrouper:
     return CentroidGrouper(threshold=settings.join_threshold, window_days=settings.window_days)
 
 
-def article_item(article: Article) -> Item:
-    """How grouping sees a stored article."""
-    vector = np.frombuffer(article.embedding, dtype=np.float32)
+def article_item(article: Article, vector: np.ndarray | None = None) -> Item:
+    """How grouping sees a stored article (``vector`` when not yet on the row)."""
+    if vector is None:
+        if article.embedding is None:
+            raise ValueError(f"article {article.id} has no embedding yet")
+        vector = np.frombuffer(article.embedding, dtype=np.float32)
     ts = article.published_at.timestamp() if article.published_at is not None else None
     return Item(vector=vector, title=article.title, body=article.body, timestamp=ts)
 
 
 class GroupingRuntime:
-    """Owns the in-memory grouper and serialises every decision through ``lock``.
+    """Owns the in-memory grouper and serialises this process's decisions through ``lock``.
 
     The database is the truth; the grouper is a cache of the live window that
-    :meth:`rebuild` recreates from stored articles (at start-up, and after a
-    failed write left it ahead of the database).
+    :meth:`rebuild` recreates from stored articles (at start-up, after a failed
+    write, and when another process merged or split storylines).
     """
 
     def __init__(self, settings: Settings) -> None:
@@ -43,13 +53,17 @@ class GroupingRuntime:
         self.grouper: OnlineGrouper = make_grouper(settings)
         self.horizon = timedelta(days=settings.live_horizon_days)
         self.stream_time: datetime | None = None
+        self.synced_seq = 0  # highest group_seq folded into the grouper
+        self.lineage_seen = 0  # highest storyline_event id accounted for
 
     def rebuild(self, session: Session) -> int:
-        """Replay the articles of live storylines in ingest order; returns how many."""
+        """Replay the articles of live storylines in grouping order; returns how many."""
         with self.lock:
             self.grouper = make_grouper(self.settings)
-            self.stream_time = session.scalar(select(func.max(Storyline.last_published_at)))
             lock_writes(session)
+            self.stream_time = session.scalar(select(func.max(Storyline.last_published_at)))
+            self.synced_seq = session.scalar(select(func.max(Article.group_seq))) or 0
+            self.lineage_seen = session.scalar(select(func.max(StorylineEvent.id))) or 0
             changes = ChangeRecorder()
             self.retire_silent(session, changes)
             changes.flush(session, datetime.now(UTC))
@@ -57,27 +71,49 @@ class GroupingRuntime:
             live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
             rows = session.scalars(
                 select(Article)
-                .where(Article.storyline_id.in_(live))
-                .order_by(Article.id)
+                .where(Article.storyline_id.in_(live), Article.group_seq <= self.synced_seq)
+                .order_by(Article.group_seq)
                 .execution_options(yield_per=1000)
             )
             count = 0
             for article in rows:
-                self.grouper.add(article_item(article), article.storyline_id)
+                self.grouper.add(article_item(article), _storyline_of(article))
                 count += 1
             session.expunge_all()
             return count
+
+    def catch_up(self, session: Session) -> None:
+        """Fold in what other processes grouped; call holding the lock and the write lock."""
+        lineage = session.scalar(select(func.coalesce(func.max(StorylineEvent.id), 0))) or 0
+        if lineage > self.lineage_seen:
+            self.rebuild(session)
+            lock_writes(session)  # rebuild committed, which released the write lock
+            return
+        others = session.scalars(
+            select(Article).where(Article.group_seq > self.synced_seq).order_by(Article.group_seq)
+        )
+        for article in others:
+            self.grouper.add(article_item(article), _storyline_of(article))
+            self.observe(article.effective_at)
+            self.synced_seq = article.group_seq or self.synced_seq
+
+    def next_group_seq(self) -> int:
+        """The grouping order of the next placement (valid only after :meth:`catch_up`)."""
+        self.synced_seq += 1
+        return self.synced_seq
 
     def merge(self, session: Session, ids: list[int], reason: str, now: datetime) -> int:
         """Merge storylines (oldest id survives), commit, and fold them in the grouper."""
         with self.lock:
             lock_writes(session)
+            self.catch_up(session)
             changes = ChangeRecorder()
             target = merge_storylines(session, ids, reason, now, changes)
             changes.flush(session, now)
             session.commit()
             for source in sorted(set(ids) - {target}):
                 self.grouper.merge(source, target)
+            self.lineage_seen = session.scalar(select(func.max(StorylineEvent.id))) or 0
             return target
 
     def split(
@@ -117,3 +153,9 @@ class GroupingRuntime:
         for storyline in silent:
             storyline.status = StorylineStatus.dormant
             changes.note(storyline, ChangeKind.dormant)
+
+
+def _storyline_of(article: Article) -> int:
+    if article.storyline_id is None:
+        raise ValueError(f"article {article.id} has a group_seq but no storyline")
+    return article.storyline_id

@@ -131,7 +131,9 @@ def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> 
     """Recompute counts, span and mean vector of a storyline from its articles."""
     members = select(Article).where(Article.storyline_id == storyline.id)
     articles = list(session.scalars(members.execution_options(populate_existing=True)))
-    vectors = np.stack([np.frombuffer(a.embedding, dtype=np.float32) for a in articles])
+    vectors = np.stack(
+        [np.frombuffer(a.embedding, dtype=np.float32) for a in articles if a.embedding is not None]
+    )
     storyline.article_count = len(articles)
     storyline.outlet_count = len({a.outlet_id for a in articles})
     storyline.first_published_at = min(a.effective_at for a in articles)

@@ -104,7 +104,10 @@ def search(
             .order_by(Article.effective_at.desc())
             .limit(limit * 4)
         ).all()
-        for sid, article_id, title in in_title:
+        for storyline_id, article_id, title in in_title:
+            if storyline_id is None:
+                continue
+            sid = storyline_id
             found = [w for w in words if w in title.lower()]
             if any("headline" in r for _, r in hits.get(sid, [])):
                 continue

@@ -1,0 +1,146 @@
+"""The grouping step: place embedded articles into storylines, one writer at a time."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from app.db import lock_writes
+from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
+from app.services.changes import ChangeRecorder
+from app.services.grouping import GroupingRuntime, article_item
+from app.services.labels import count_terms, refresh_label
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    storyline_id: int
+    storyline_is_new: bool
+    similarity: float
+
+
+class Placer:
+    """Decides, persists and records placements; callers commit nothing themselves.
+
+    :meth:`place` takes article rows (new or stored) with their vectors, runs
+    under the runtime lock and the global write lock, and commits once. On any
+    failure it rolls back and rebuilds the grouper, which had run ahead.
+    """
+
+    def __init__(self, runtime: GroupingRuntime) -> None:
+        self.runtime = runtime
+        self.method_seconds = 0.0  # time inside the grouping method itself
+
+    def place(
+        self,
+        session: Session,
+        rows: list[tuple[Article, np.ndarray]],
+        now: datetime,
+        model_name: str,
+    ) -> dict[int, Placement]:
+        """Place ``rows`` in order; returns article id -> placement (after commit)."""
+        runtime = self.runtime
+        with runtime.lock:
+            try:
+                lock_writes(session)
+                runtime.catch_up(session)
+                changes = ChangeRecorder()
+                placed = {}
+                for row, vector in rows:
+                    placed[id(row)] = self._place_one(
+                        session, row, vector, now, model_name, changes
+                    )
+                count_terms(session, ((row.title, row.body) for row, _ in rows))
+                for storyline_id in sorted({p.storyline_id for p in placed.values()}):
+                    storyline = session.get(Storyline, storyline_id)
+                    if storyline is not None:
+                        refresh_label(session, storyline, changes)
+                runtime.retire_silent(session, changes)
+                changes.flush(session, now)
+                session.commit()
+            except Exception:
+                session.rollback()
+                runtime.rebuild(session)
+                raise
+        return {row.id: placed[id(row)] for row, _ in rows}
+
+    def _place_one(
+        self,
+        session: Session,
+        row: Article,
+        vector: np.ndarray,
+        now: datetime,
+        model_name: str,
+        changes: ChangeRecorder,
+    ) -> Placement:
+        runtime = self.runtime
+        item = article_item(row, vector)
+        started = time.perf_counter()
+        decision = runtime.grouper.decide(item)
+        self.method_seconds += time.perf_counter() - started
+        storyline = None
+        if decision.storyline is not None:
+            storyline = session.get(Storyline, decision.storyline)
+        is_new = storyline is None
+        if storyline is None:
+            storyline = _open_storyline(session, row.effective_at, vector, now)
+        new_outlet = is_new or not session.scalar(
+            select(Article.id)
+            .where(Article.storyline_id == storyline.id, Article.outlet_id == row.outlet_id)
+            .limit(1)
+        )
+        row.embedding = vector.astype(np.float32).tobytes()
+        row.embedding_model = model_name
+        row.embedding_dim = int(vector.shape[0])
+        row.storyline_id = storyline.id
+        row.similarity = 1.0 if is_new else decision.similarity
+        row.status = ArticleStatus.grouped
+        row.group_seq = runtime.next_group_seq()
+        row.claimed_by = row.claimed_until = None
+        session.add(row)
+        _grow(storyline, row, vector, new_outlet, now)
+        session.flush()
+        changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
+        # The grouper learns of the article only now; a failed commit triggers a rebuild.
+        started = time.perf_counter()
+        runtime.grouper.add(item, storyline.id)
+        self.method_seconds += time.perf_counter() - started
+        runtime.observe(row.effective_at)
+        return Placement(storyline.id, is_new, row.similarity)
+
+
+def _open_storyline(session: Session, at: datetime, vector: np.ndarray, now: datetime) -> Storyline:
+    storyline = Storyline(
+        created_at=now,
+        updated_at=now,
+        first_published_at=at,
+        last_published_at=at,
+        article_count=0,
+        outlet_count=0,
+        centroid=np.zeros_like(vector, dtype=np.float32).tobytes(),
+        status=StorylineStatus.active,
+    )
+    session.add(storyline)
+    session.flush()
+    return storyline
+
+
+def _grow(
+    storyline: Storyline, row: Article, vector: np.ndarray, new_outlet: bool, now: datetime
+) -> None:
+    """Fold one article into the storyline's counters, span and mean vector."""
+    n = storyline.article_count
+    mean = np.frombuffer(storyline.centroid, dtype=np.float32)
+    storyline.centroid = ((mean * n + vector) / (n + 1)).astype(np.float32).tobytes()
+    storyline.article_count = n + 1
+    storyline.outlet_count += int(new_outlet)
+    storyline.first_published_at = min(storyline.first_published_at, row.effective_at)
+    storyline.last_published_at = max(storyline.last_published_at, row.effective_at)
+    storyline.updated_at = now
+    if storyline.status == StorylineStatus.dormant:
+        storyline.status = StorylineStatus.active
