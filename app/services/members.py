@@ -49,9 +49,16 @@ class Member:
         )
 
 
+# Ids are 32-bit INTEGER columns; a larger number cannot name a row, and PostgreSQL
+# would reject it in a query (a 500), so it is answered as unknown without asking.
+MAX_ID = 2**31 - 1
+
+
 def require_storyline(session: Session, storyline_id: int) -> None:
     """Raise :class:`NotFound` unless the storyline exists (merged ones exist, empty)."""
-    if session.scalar(select(Storyline.id).where(Storyline.id == storyline_id)) is None:
+    if not 1 <= storyline_id <= MAX_ID or (
+        session.scalar(select(Storyline.id).where(Storyline.id == storyline_id)) is None
+    ):
         raise NotFound(f"storyline {storyline_id} not found")
 
 

@@ -10,12 +10,13 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.errors import NotFound
+from app.errors import InvalidInput, NotFound, input_error
 from app.models import Article, Outlet
 from app.schemas import OutletRef
 from app.schemas_spread import CoveringOutlet, OutletDetail, OutletPage, OutletSummary
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.lag import lag_between
+from app.services.members import MAX_ID
 
 CO_COVERING_LIMIT = 10
 
@@ -25,48 +26,60 @@ class OutletSort(enum.StrEnum):
     name = "name"
 
 
-def _coverage() -> Any:
-    """Per outlet: distinct storylines covered and articles in them, as a subquery."""
-    return (
-        select(
-            Article.outlet_id.label("outlet_id"),
-            func.count(func.distinct(Article.storyline_id)).label("storylines"),
-            func.count(Article.id).label("articles"),
-        )
-        .where(Article.storyline_id.is_not(None))  # articles still waiting for grouping
-        .group_by(Article.outlet_id)
-        .subquery()
-    )
+def _coverage(outlet_ids: list[int] | None = None) -> Any:
+    """Per outlet (all, or those given): distinct storylines covered and articles in them."""
+    query = select(
+        Article.outlet_id.label("outlet_id"),
+        func.count(func.distinct(Article.storyline_id)).label("storylines"),
+        func.count(Article.id).label("articles"),
+    ).where(Article.storyline_id.is_not(None))  # articles still waiting for grouping
+    if outlet_ids is not None:
+        query = query.where(Article.outlet_id.in_(outlet_ids))
+    return query.group_by(Article.outlet_id).subquery()
 
 
 def list_outlets(session: Session, sort: OutletSort, limit: int, cursor: str | None) -> OutletPage:
     """One page of outlets: most storylines first (then id), or by name; keyset cursor."""
+    if sort is OutletSort.name:
+        return _by_name(session, limit, cursor)
     coverage = _coverage()
     storylines = func.coalesce(coverage.c.storylines, 0)
     query: Select[Any] = select(
         Outlet, storylines, func.coalesce(coverage.c.articles, 0)
     ).outerjoin(coverage, coverage.c.outlet_id == Outlet.id)
-    if sort is OutletSort.storylines:
-        if cursor is not None:
-            value, last_id = decode_cursor(cursor)
-            query = query.where(
-                or_(storylines < value, and_(storylines == value, Outlet.id > last_id))
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise InvalidInput(
+                [input_error(("query", "cursor"), "cursor is malformed", "value_error")]
             )
-        query = query.order_by(storylines.desc(), Outlet.id)
-    else:
-        if cursor is not None:
-            value, last_id = decode_cursor(cursor)
-            query = query.where(
-                or_(Outlet.name > str(value), and_(Outlet.name == str(value), Outlet.id > last_id))
-            )
-        query = query.order_by(Outlet.name, Outlet.id)
-    rows = session.execute(query.limit(limit + 1)).all()
+        query = query.where(or_(storylines < value, and_(storylines == value, Outlet.id > last_id)))
+    rows = session.execute(query.order_by(storylines.desc(), Outlet.id).limit(limit + 1)).all()
     items = [_summary(outlet, covered, articles) for outlet, covered, articles in rows[:limit]]
     next_cursor = None
     if len(rows) > limit:
-        last = items[-1]
-        key = last.storylines_covered if sort is OutletSort.storylines else last.name
-        next_cursor = encode_cursor(key, last.id)
+        next_cursor = encode_cursor(items[-1].storylines_covered, items[-1].id)
+    return OutletPage(items=items, next_cursor=next_cursor)
+
+
+def _by_name(session: Session, limit: int, cursor: str | None) -> OutletPage:
+    """By name, the page is chosen first, so only its outlets' articles are counted."""
+    query = select(Outlet)
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor)
+        name = str(value)
+        query = query.where(or_(Outlet.name > name, and_(Outlet.name == name, Outlet.id > last_id)))
+    page = list(session.scalars(query.order_by(Outlet.name, Outlet.id).limit(limit + 1)))
+    shown = page[:limit]
+    coverage = _coverage([o.id for o in shown])
+    counts = {
+        oid: (storylines, articles)
+        for oid, storylines, articles in session.execute(
+            select(coverage.c.outlet_id, coverage.c.storylines, coverage.c.articles)
+        )
+    }
+    items = [_summary(o, *counts.get(o.id, (0, 0))) for o in shown]
+    next_cursor = encode_cursor(shown[-1].name, shown[-1].id) if len(page) > limit else None
     return OutletPage(items=items, next_cursor=next_cursor)
 
 
@@ -77,7 +90,7 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
     ``tie_window_hours`` of that storyline's first article; the join lag of the other
     storylines is the delay from the storyline's first article to the outlet's first.
     """
-    outlet = session.get(Outlet, outlet_id)
+    outlet = session.get(Outlet, outlet_id) if 1 <= outlet_id <= MAX_ID else None
     if outlet is None:
         raise NotFound(f"outlet {outlet_id} not found")
     covered = (

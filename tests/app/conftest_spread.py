@@ -31,8 +31,15 @@ BACKENDS = ["sqlite", "postgresql"]
 def cached_embedder(
     embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
 ) -> CachedEmbedder:
-    """The real bundled model, remembering each text's vector for the session."""
-    return CachedEmbedder(embedder, tmp_path_factory.mktemp("vectors"))
+    """The real bundled model, remembering each text's vector for the session.
+
+    Every module that imports this fixture gets its own instance (pytest keys
+    fixtures by where they are defined), so the cache sits in one directory of the
+    session's base temp, not a fresh one per instance.
+    """
+    directory = tmp_path_factory.getbasetemp() / "spread-vectors"
+    directory.mkdir(exist_ok=True)
+    return CachedEmbedder(embedder, directory)
 
 
 @pytest.fixture(scope="module", params=BACKENDS)

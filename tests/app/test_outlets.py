@@ -9,6 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
+from app.services.cursor import encode_cursor
 from tests.app.conftest_spread import basil, cached_embedder
 from tests.conftest import as_payload, shared_rows
 
@@ -95,6 +96,9 @@ def test_seed_outlets_first_and_join_lag(client: TestClient) -> None:
 
 def test_unknown_outlet_is_404_and_bad_parameters_422(client: TestClient) -> None:
     assert client.get("/outlets/424242").status_code == 404
+    assert client.get(f"/outlets/{10**20}").status_code == 404, "beyond INTEGER"
+    wrong_kind = encode_cursor("a name", 1)  # a by-name cursor given to the by-count order
+    assert client.get("/outlets", params={"cursor": wrong_kind}).status_code == 422
     assert client.get("/outlets", params={"cursor": "not-a-cursor"}).status_code == 422
     assert client.get("/outlets", params={"sort": "size"}).status_code == 422
     assert client.get("/outlets", params={"limit": 0}).status_code == 422

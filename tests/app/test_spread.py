@@ -175,6 +175,8 @@ def test_article_without_published_at_is_flagged_as_placed_by_ingest_time(
 
 def test_unknown_storyline_is_404_and_bad_parameters_are_422(client: TestClient) -> None:
     assert client.get("/storylines/424242/spread").status_code == 404
+    assert client.get(f"/storylines/{10**20}/spread").status_code == 404, "beyond INTEGER"
+    assert client.get(f"/storylines/{10**20}/timeline").status_code == 404
     for params in ({"tie_window_hours": -1}, {"tie_window_hours": "soon"}, {"min_jaccard": 2}):
         response = client.get("/storylines/1/spread", params=params)
         assert response.status_code == 422
