@@ -38,7 +38,8 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> NDArray[np.uint64]:
     words = _WORD.findall(text.lower())
     if not words:
         return np.zeros(0, dtype=np.uint64)
-    ids = np.fromiter((zlib.crc32(w.encode()) for w in words), np.uint64, len(words))
+    # One encode and a C-level map: words hold no ASCII space, so split() gives them back.
+    ids = np.fromiter(map(zlib.crc32, " ".join(words).encode().split()), np.uint64, len(words))
     span = min(size, len(ids))
     count = len(ids) - span + 1
     mixed = np.zeros(count, dtype=np.uint64)
