@@ -29,6 +29,30 @@ def serve(
 
 
 @cli.command()
+def worker() -> None:
+    """Embed and group pending articles until stopped (SIGTERM or Ctrl-C).
+
+    Run any number of these, on any hosts, against one PostgreSQL database.
+    """
+    import signal
+
+    from app.services.worker import Worker
+    from app.state import ServiceState
+
+    settings = Settings()
+    state = ServiceState.start(settings)
+    loop = Worker(state.queue, settings.worker_poll_seconds)
+    signal.signal(signal.SIGTERM, lambda *_: loop.stopping.set())
+    typer.echo(f"worker {state.queue.worker_id} started", err=True)
+    try:
+        loop.run()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        state.close()
+
+
+@cli.command()
 def migrate() -> None:
     """Apply every pending schema migration to STORYLINE_DATABASE_URL."""
     from app.db import Database
@@ -156,3 +180,7 @@ def stats() -> None:
 
 def main() -> None:
     cli()
+
+
+if __name__ == "__main__":
+    main()

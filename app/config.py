@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -33,13 +34,40 @@ class Settings(BaseSettings):
     future_tolerance_hours: float = Field(
         24.0, ge=0, description="How far past now a published_at may lie (clock skew)."
     )
-    join_threshold: float = Field(0.5, description="Similarity needed to join a storyline.")
-    window_days: float = Field(14.0, gt=0, description="Time window around an article's date.")
+    grouping_method: Literal["evidence", "centroid"] = Field(
+        "evidence",
+        description="evidence: dense + lexical + time features with a calibrated join "
+        "decision; centroid: nearest centroid above join_threshold (baseline).",
+    )
+    join_threshold: float = Field(
+        0.5, description="Centroid method only: cosine needed to join a storyline."
+    )
+    window_days: float = Field(30.0, gt=0, description="Time window around an article's date.")
     live_horizon_days: float = Field(
         30.0,
         gt=0,
         description="Storylines silent longer than this (in stream time) go dormant and "
         "leave the in-memory index.",
+    )
+    async_ingest: bool = Field(
+        False,
+        description="POST answers 202 once articles are stored as pending; workers "
+        "embed and group them.",
+    )
+    in_process_worker: bool = Field(
+        True, description="With async_ingest, run a worker thread inside the API process."
+    )
+    worker_batch: int = Field(32, ge=1, le=1024, description="Articles a worker claims at once.")
+    worker_poll_seconds: float = Field(0.5, gt=0, description="Idle pause between rounds.")
+    lease_seconds: float = Field(
+        120.0, gt=0, description="A claim not finished in this time is taken by another worker."
+    )
+    max_attempts: int = Field(3, ge=1, description="Embedding attempts before 'failed'.")
+    max_backlog: int = Field(
+        10_000, ge=1, description="Pending articles above which POST answers 503."
+    )
+    max_waiting_requests: int = Field(
+        64, ge=1, description="Synchronous POSTs allowed to wait for the model at once (503 above)."
     )
     host: str = "127.0.0.1"
     port: int = 8000

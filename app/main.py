@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -30,7 +31,9 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        state = await run_in_threadpool(ServiceState.start, settings, embedder)
+        state = await run_in_threadpool(
+            functools.partial(ServiceState.start, settings, embedder, serve=True)
+        )
         app.state.storyline = state
         try:
             yield

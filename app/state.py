@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import os
+import socket
+import threading
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
 
 from app.config import Settings
 from app.db import Database
 from app.services.grouping import GroupingRuntime
 from app.services.ingest import Ingestor
+from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex
+from app.services.worker import Worker
 from embeddings.protocol import Embedder
 
 
@@ -19,11 +26,22 @@ class ServiceState:
     embedder: Embedder
     runtime: GroupingRuntime
     ingestor: Ingestor
+    queue: ArticleQueue
     centroids: CentroidIndex
+    worker: Worker | None = None
+    # Synchronous POSTs waiting for the model; beyond the limit they get a 503.
+    waiting: threading.BoundedSemaphore = field(
+        default_factory=lambda: threading.BoundedSemaphore(1)
+    )
 
     @classmethod
-    def start(cls, settings: Settings, embedder: Embedder | None = None) -> ServiceState:
-        """Connect, migrate, load the model and rebuild the live grouper."""
+    def start(
+        cls, settings: Settings, embedder: Embedder | None = None, *, serve: bool = False
+    ) -> ServiceState:
+        """Connect, migrate, load the model and rebuild the live grouper.
+
+        With ``serve`` and asynchronous ingest, also start the in-process worker.
+        """
         db = Database.from_url(settings.database_url)
         if settings.migrate_on_start:
             from app.db import migrate
@@ -39,7 +57,33 @@ class ServiceState:
         with db.session() as session:
             runtime.rebuild(session)
         ingestor = Ingestor(db, embedder, runtime)
-        return cls(settings, db, embedder, runtime, ingestor, CentroidIndex())
+        policy = QueuePolicy(
+            lease=timedelta(seconds=settings.lease_seconds),
+            max_attempts=settings.max_attempts,
+            batch=settings.worker_batch,
+        )
+        queue = ArticleQueue(ingestor, policy, worker_name())
+        state = cls(
+            settings,
+            db,
+            embedder,
+            runtime,
+            ingestor,
+            queue,
+            CentroidIndex(),
+            waiting=threading.BoundedSemaphore(settings.max_waiting_requests),
+        )
+        if serve and settings.async_ingest and settings.in_process_worker:
+            state.worker = Worker(queue, settings.worker_poll_seconds)
+            state.worker.start()
+        return state
 
     def close(self) -> None:
+        if self.worker is not None:
+            self.worker.stop()
         self.db.dispose()
+
+
+def worker_name() -> str:
+    """Unique per process and host, so leases say who holds them."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"

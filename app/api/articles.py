@@ -9,9 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
-from app.api.deps import IngestorDep, SessionDep, SettingsDep
+from app.api.deps import SessionDep, SettingsDep, StateDep
 from app.config import Settings
-from app.errors import InvalidInput, PayloadTooLarge, input_error
+from app.errors import InvalidInput, Overloaded, PayloadTooLarge, input_error
 from app.schemas import ArticleIn, ArticleOut, IngestResponse, IngestResult
 from app.services import queries
 from app.services.prepare import Limits, parse_payload
@@ -40,26 +40,46 @@ _BODY_SCHEMA = {
     openapi_extra={"requestBody": _BODY_SCHEMA},
     responses={
         200: {"description": "Every article was already stored; nothing new was written."},
-        201: {"description": "At least one article was stored."},
+        201: {"description": "At least one article was stored and grouped."},
+        202: {"description": "Asynchronous ingest: stored as pending, grouped shortly."},
         413: {"description": "Request body over the configured byte limit."},
+        503: {"description": "Too much work waiting; retry after `Retry-After` seconds."},
         422: {"description": "Invalid input; `detail` names each field and reason."},
     },
 )
 async def post_articles(
-    request: Request, response: Response, settings: SettingsDep, ingestor: IngestorDep
+    request: Request, response: Response, settings: SettingsDep, state: StateDep
 ) -> IngestResponse:
     """Store one article (an object) or a batch (a list), each joined to a storyline.
 
     Idempotent by `external_id`, else `url`, else outlet + text: re-posting answers
-    with the stored article. Every article is committed before the response.
+    with the stored article. Every article is committed before the response. With
+    asynchronous ingest the answer is 202 and `status` is `pending` until a worker
+    has embedded and grouped it (see `GET /articles/{id}`).
     """
     payload = await _read_json(request, settings.max_request_bytes)
     now = datetime.now(UTC)
     limits = _limits(settings)
     articles, _ = await run_in_threadpool(parse_payload, payload, limits, now)
-    stored = await run_in_threadpool(ingestor.ingest, articles, now)
-    if not any(s.created for s in stored):
-        response.status_code = 200
+    if settings.async_ingest:
+        backlog = await run_in_threadpool(state.queue.backlog)
+        if backlog >= settings.max_backlog:
+            raise Overloaded(
+                f"{backlog} articles are waiting to be grouped (limit {settings.max_backlog})",
+                retry_after=_retry_after(backlog),
+            )
+        stored = await run_in_threadpool(state.queue.accept, articles, now)
+        created_status = 202
+    else:
+        if not state.waiting.acquire(blocking=False):
+            msg = f"{settings.max_waiting_requests} requests are already waiting for the model"
+            raise Overloaded(msg, retry_after=2)
+        try:
+            stored = await run_in_threadpool(state.ingestor.ingest, articles, now)
+        finally:
+            state.waiting.release()
+        created_status = 201
+    response.status_code = created_status if any(s.created for s in stored) else 200
     return IngestResponse(
         articles=[
             IngestResult(
@@ -79,6 +99,11 @@ async def post_articles(
 def get_article(article_id: int, session: SessionDep) -> ArticleOut:
     """One stored article with its storyline."""
     return queries.get_article(session, article_id)
+
+
+def _retry_after(backlog: int) -> int:
+    """Seconds a client should wait: the backlog at a modest 20 articles/s, 1 to 60."""
+    return max(1, min(60, backlog // 20))
 
 
 def _limits(settings: Settings) -> Limits:

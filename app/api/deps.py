@@ -9,7 +9,6 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.services.ingest import Ingestor
 from app.state import ServiceState
 
 
@@ -30,10 +29,5 @@ def get_settings(state: StateDep) -> Settings:
     return state.settings
 
 
-def get_ingestor(state: StateDep) -> Ingestor:
-    return state.ingestor
-
-
 SessionDep = Annotated[Session, Depends(get_session)]
 SettingsDep = Annotated[Settings, Depends(get_settings)]
-IngestorDep = Annotated[Ingestor, Depends(get_ingestor)]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from app.config import Settings
 from app.corpus import CorpusRow, read_corpus
 from app.models import Article, Storyline
+from app.services.ingest import Ingestor
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
 from clustering.metrics import score
@@ -57,26 +58,10 @@ def evaluate_file(path: Path, embedder: Embedder, base: Settings, batch: int = 6
     Every row needs a gold ``story``. The prediction is each article's final
     storyline, following ``merged_into`` so later repairs count.
     """
-    rows = replay_order([r for r in read_corpus(path) if r.payload])
-    missing = [r.line for r in rows if r.story is None]
-    if missing:
-        raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")
-    limits = Limits(10**9, 10**9, timedelta(days=36_500))
-    with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
-        settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})
-        state = ServiceState.start(settings, embedder)
-        started = time.perf_counter()
-        for start in range(0, len(rows), batch):
-            chunk = [r.payload for r in rows[start : start + batch]]
-            now = datetime.now(UTC)
-            state.ingestor.ingest(parse_payload(chunk, limits, now)[0], now)
-        elapsed = time.perf_counter() - started
-        predicted = _final_storylines(state)
-        ingestor = state.ingestor
-        state.close()
-    ids = [str(r.payload["external_id"]) for r in rows]
+    replay = replay_file(path, embedder, base, batch)
+    rows, ingestor, elapsed = replay.rows, replay.ingestor, replay.seconds
     gold = _codes([str(r.story) for r in rows])
-    pred = np.array([predicted[i] for i in ids], dtype=np.int64)
+    pred = np.array([replay.storyline_of[str(r.payload["external_id"])] for r in rows])
     s = score(gold, pred)
     n = len(rows)
     return FileReport(
@@ -96,6 +81,35 @@ def evaluate_file(path: Path, embedder: Embedder, base: Settings, batch: int = 6
         grouping_ms_per_article=1000 * (elapsed - ingestor.embed_seconds) / n,
         method_ms_per_article=1000 * ingestor.group_seconds / n,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Replay:
+    rows: list[CorpusRow]
+    storyline_of: dict[str, int]  # external id -> final storyline (-1: never placed)
+    ingestor: Ingestor
+    seconds: float
+
+
+def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64) -> Replay:
+    """Ingest a labelled corpus in published order into a throwaway SQLite database."""
+    rows = replay_order([r for r in read_corpus(path) if r.payload])
+    missing = [r.line for r in rows if r.story is None]
+    if missing:
+        raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")
+    limits = Limits(10**9, 10**9, timedelta(days=36_500))
+    with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
+        settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})
+        state = ServiceState.start(settings, embedder)
+        started = time.perf_counter()
+        for start in range(0, len(rows), batch):
+            chunk = [r.payload for r in rows[start : start + batch]]
+            now = datetime.now(UTC)
+            state.ingestor.ingest(parse_payload(chunk, limits, now)[0], now)
+        elapsed = time.perf_counter() - started
+        predicted = _final_storylines(state)
+        state.close()
+    return Replay(rows, predicted, state.ingestor, elapsed)
 
 
 def _final_storylines(state: ServiceState) -> dict[str, int]:

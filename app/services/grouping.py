@@ -21,12 +21,14 @@ from app.db import lock_writes
 from app.models import Article, ChangeKind, Storyline, StorylineEvent, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
-from clustering import CentroidGrouper, Item, OnlineGrouper
+from clustering import CentroidGrouper, EvidenceGrouper, Item, OnlineGrouper
 
 
 def make_grouper(settings: Settings) -> OnlineGrouper:
-    """The default grouping method, configured by ``settings``."""
-    return CentroidGrouper(threshold=settings.join_threshold, window_days=settings.window_days)
+    """The grouping method ``settings`` name, with its defaults."""
+    if settings.grouping_method == "centroid":
+        return CentroidGrouper(threshold=settings.join_threshold, window_days=settings.window_days)
+    return EvidenceGrouper(window_days=settings.window_days)
 
 
 def article_item(article: Article, vector: np.ndarray | None = None) -> Item:

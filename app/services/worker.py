@@ -1,0 +1,49 @@
+"""The loop that drives the article queue, in a thread or as its own process."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import UTC, datetime
+
+from app.services.queue import ArticleQueue
+
+log = logging.getLogger("storyline.worker")
+
+
+class Worker:
+    """Claims, embeds and groups until stopped; idles ``poll_seconds`` when nothing waits."""
+
+    def __init__(self, queue: ArticleQueue, poll_seconds: float) -> None:
+        self.queue = queue
+        self.poll_seconds = poll_seconds
+        self.stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def run_once(self) -> int:
+        """One round: returns how many articles it moved along (0 when idle)."""
+        now = datetime.now(UTC)
+        self.queue.fail_exhausted(now)
+        claimed = self.queue.claim(now)
+        if claimed:
+            self.queue.embed_claimed(claimed, now)
+        return len(claimed) + self.queue.group_embedded(datetime.now(UTC))
+
+    def run(self) -> None:
+        while not self.stopping.is_set():
+            try:
+                moved = self.run_once()
+            except Exception:  # a bad round must not end the worker: log and go on
+                log.exception("worker round failed; retrying after a pause")
+                moved = 0
+            if moved == 0:
+                self.stopping.wait(self.poll_seconds)
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name="storyline-worker", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)

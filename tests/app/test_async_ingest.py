@@ -1,0 +1,185 @@
+"""Asynchronous ingest: 202 now, grouped by workers; leases, retries, back-pressure."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from app.config import Settings
+from app.main import create_app
+from app.models import Article, ArticleStatus
+from app.services.prepare import Limits, parse_payload
+from app.services.worker import Worker
+from app.state import ServiceState
+from embeddings.sentence import SentenceTransformerEmbedder
+from tests.conftest import as_payload, shared_rows
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _async(settings: Settings, **extra: object) -> Settings:
+    return settings.model_copy(update={"async_ingest": True, "worker_poll_seconds": 0.05, **extra})
+
+
+def _wait_grouped(
+    client: TestClient, ids: list[int], seconds: float = 60
+) -> list[dict[str, object]]:
+    deadline = time.monotonic() + seconds
+    while True:
+        articles = [client.get(f"/articles/{i}").json() for i in ids]
+        if all(a["status"] == "grouped" for a in articles) or time.monotonic() > deadline:
+            return articles
+        time.sleep(0.1)
+
+
+def test_post_answers_202_and_the_worker_groups_the_seeds(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    seeds = [as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
+    with TestClient(create_app(_async(settings), embedder)) as client:
+        response = client.post("/articles", json=seeds)
+        assert response.status_code == 202
+        accepted = response.json()["articles"]
+        assert {a["status"] for a in accepted} == {"pending"}
+        assert all(a["storyline_id"] is None for a in accepted)
+        grouped = _wait_grouped(client, [a["id"] for a in accepted])
+        assert [a["status"] for a in grouped] == ["grouped", "grouped"]
+        assert grouped[0]["storyline_id"] == grouped[1]["storyline_id"] is not None
+        again = client.post("/articles", json=seeds[0])
+        assert again.status_code == 200
+        assert again.json()["articles"][0]["status"] == "grouped"
+
+
+def test_backlog_over_the_limit_gets_503_with_retry_after(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    quiet = _async(settings, in_process_worker=False, max_backlog=2)
+    rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:3]]
+    with TestClient(create_app(quiet, embedder)) as client:
+        assert client.post("/articles", json=rows[:2]).status_code == 202
+        refused = client.post("/articles", json=rows[2])
+        assert refused.status_code == 503
+        assert int(refused.headers["retry-after"]) >= 1
+        assert "waiting to be grouped" in refused.json()["detail"]
+
+
+class _BrokenModel:
+    """Stands in for a model that crashes: only the failure bookkeeping is under test."""
+
+    model_name = "broken@1"
+    dimension = 4
+
+    def embed(self, texts: object) -> np.ndarray:
+        raise RuntimeError("model exploded")
+
+
+def test_an_article_that_keeps_failing_is_marked_failed_with_the_error(
+    settings: Settings,
+) -> None:
+    state = ServiceState.start(_async(settings, max_attempts=2), _BrokenModel())
+    try:
+        now = datetime.now(UTC)
+        batch = parse_payload(
+            as_payload(shared_rows("data/basil.jsonl")[0]),
+            Limits(10, 1_000_000, timedelta(days=1)),
+            now,
+        )[0]
+        article_id = state.queue.accept(batch, now)[0].id
+        worker = Worker(state.queue, 0.01)
+        for _ in range(3):
+            worker.run_once()
+        with state.db.session() as session:
+            row = session.get(Article, article_id)
+            assert row is not None
+            assert row.status == ArticleStatus.failed
+            assert row.attempts == 2
+            assert row.error == "RuntimeError: model exploded"
+    finally:
+        state.close()
+
+
+@pytest.fixture
+def pending_corpus(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> Iterator[tuple[Settings, list[int]]]:
+    """48 accepted, unprocessed articles; settings with short leases."""
+    fast = _async(settings, in_process_worker=False, lease_seconds=3.0, worker_batch=48)
+    state = ServiceState.start(fast, embedder)
+    now = datetime.now(UTC)
+    rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:48]]
+    batch = parse_payload(rows, Limits(100, 1_000_000, timedelta(days=1)), now)[0]
+    ids = [r.id for r in state.queue.accept(batch, now)]
+    state.close()
+    yield fast, ids
+
+
+def _worker_process(settings: Settings) -> subprocess.Popen[bytes]:
+    env = {
+        **os.environ,
+        "STORYLINE_DATABASE_URL": settings.database_url,
+        "STORYLINE_ASYNC_INGEST": "true",
+        "STORYLINE_LEASE_SECONDS": str(settings.lease_seconds),
+        "STORYLINE_WORKER_BATCH": str(settings.worker_batch),
+        "STORYLINE_WORKER_POLL_SECONDS": "0.05",
+    }
+    command = [sys.executable, "-m", "app.cli", "worker"]
+    return subprocess.Popen(
+        command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
+def _counts(state: ServiceState) -> dict[ArticleStatus, int]:
+    with state.db.session() as session:
+        rows = session.execute(select(Article.status, func.count()).group_by(Article.status))
+        return {status: count for status, count in rows}
+
+
+def test_worker_killed_mid_batch_loses_nothing(
+    pending_corpus: tuple[Settings, list[int]], embedder: SentenceTransformerEmbedder
+) -> None:
+    settings, ids = pending_corpus
+    assert len(ids) == 48
+    observer = ServiceState.start(settings, embedder)
+    victim = _worker_process(settings)
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:  # wait until it holds its claims
+            with observer.db.session() as session:
+                claimed = session.scalar(
+                    select(func.count()).where(Article.claimed_by.is_not(None))
+                )
+            if claimed:
+                break
+            time.sleep(0.05)
+        assert claimed == 48, "the worker never claimed the batch"
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(10)
+        assert _counts(observer) == {ArticleStatus.pending: 48}
+        # A second worker process takes the batch again once the lease runs out.
+        rescuer = _worker_process(settings)
+        try:
+            deadline = time.monotonic() + 180
+            while _counts(observer).get(ArticleStatus.grouped) != 48:
+                assert time.monotonic() < deadline, _counts(observer)
+                time.sleep(0.2)
+        finally:
+            rescuer.send_signal(signal.SIGTERM)
+            rescuer.wait(30)
+        with observer.db.session() as session:
+            attempts = set(session.scalars(select(Article.attempts)))
+        assert attempts == {2}
+    finally:
+        if victim.poll() is None:
+            victim.kill()
+        observer.close()

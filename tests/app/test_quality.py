@@ -1,0 +1,49 @@
+"""Storyline quality on real labelled news through the real ingest path and model.
+
+These guard against regressions of the default method; the full measurements
+(gva_dev, uci_headlines, the peer) are `storyline eval` and docs/benchmarks.md.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from app.config import Settings
+from app.services.evaluate import evaluate_file, replay_file
+from embeddings.cache import CachedEmbedder
+from embeddings.sentence import SentenceTransformerEmbedder
+from tests.conftest import SHARED, shared_rows
+
+
+@pytest.fixture(scope="module")
+def cached(
+    embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
+) -> CachedEmbedder:
+    """The real model, remembered for this module: both tests replay BASIL."""
+    return CachedEmbedder(embedder, tmp_path_factory.mktemp("vectors"))
+
+
+def test_seeds_join_each_other_and_nothing_else_amid_a_real_stream(
+    tmp_path: Path, cached: CachedEmbedder
+) -> None:
+    seeds = shared_rows("seeds/idlib_sept2018.jsonl")
+    stream = shared_rows("data/basil.jsonl") + seeds
+    corpus = tmp_path / "basil_and_seeds.jsonl"
+    corpus.write_text("".join(json.dumps(r) + "\n" for r in stream), encoding="utf-8")
+    replay = replay_file(corpus, cached, Settings())
+    first, second = (replay.storyline_of[s["id"]] for s in seeds)
+    assert first == second
+    sizes = Counter(replay.storyline_of.values())
+    assert sizes[first] == 2
+
+
+def test_basil_stories_are_grouped_across_outlets(cached: CachedEmbedder) -> None:
+    shared_rows("data/basil.jsonl")  # skips when shared/ is absent
+    report = evaluate_file(SHARED / "data" / "basil.jsonl", cached, Settings())
+    # Measured 0.977 BCubed F1 with the default method; BERTopic at its best: 0.849.
+    assert report.bcubed_f1 >= 0.95
+    assert report.pair_f1 >= 0.9
