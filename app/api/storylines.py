@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
@@ -109,37 +109,62 @@ TieWindowHours = Annotated[
 ]
 
 
+_NOT_MODIFIED: dict[int | str, dict[str, Any]] = {
+    304: {"description": "Unchanged since the ETag sent in If-None-Match."}
+}
+
+
 @router.get(
     "/{storyline_id}/timeline",
     response_model=Timeline,
-    responses={404: {}, 422: {"description": "Unknown bucket, or too many buckets."}},
+    responses={
+        **_NOT_MODIFIED,
+        404: {},
+        422: {"description": "Unknown bucket, or too many buckets."},
+    },
 )
 def get_timeline(
     storyline_id: int,
     session: SessionDep,
+    request: Request,
+    response: Response,
     bucket: Annotated[
         Bucket, Query(description="UTC bucket: hour, day, or week (ISO weeks, from Monday).")
     ] = Bucket.day,
-) -> Timeline:
+) -> Timeline | Response:
     """Articles per bucket and outlet, cumulative outlets, and each outlet's first article.
 
     Buckets run from the first article's to the last article's, empty ones included.
+    Carries an ETag; a matching If-None-Match gets a 304.
     """
+    version = queries.storyline_version(session, storyline_id)
+    etag = storyline_etag(storyline_id, version, "timeline", bucket.value)
+    cached = not_modified(request, response, etag)
+    if cached is not None:
+        return cached
     return storyline_timeline(session, storyline_id, bucket)
 
 
-@router.get("/{storyline_id}/spread", response_model=Spread, responses={404: {}})
+@router.get("/{storyline_id}/spread", response_model=Spread, responses={**_NOT_MODIFIED, 404: {}})
 def get_spread(
     storyline_id: int,
     session: SessionDep,
+    request: Request,
+    response: Response,
     tie_window_hours: TieWindowHours = 1.0,
     min_jaccard: Annotated[
         float,
         Query(ge=0.1, le=1.0, description="Least text overlap (Jaccard) of a republish edge."),
     ] = 0.5,
-) -> Spread:
+) -> Spread | Response:
     """First publisher(s), outlets in adoption order with lags, follower and republish edges.
 
     Times are `published_at`, or the ingest time when an article had none (flagged).
+    Carries an ETag; a matching If-None-Match gets a 304.
     """
+    version = queries.storyline_version(session, storyline_id)
+    etag = storyline_etag(storyline_id, version, "spread", tie_window_hours, min_jaccard)
+    cached = not_modified(request, response, etag)
+    if cached is not None:
+        return cached
     return storyline_spread(session, storyline_id, tie_window_hours, min_jaccard)

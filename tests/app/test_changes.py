@@ -125,3 +125,18 @@ def test_labels_name_the_story_and_relabels_are_in_the_feed(client: TestClient) 
     assert {c["storyline_id"] for c in relabels} == {kept}
     assert relabels[-1]["details"]["previous_label"] == label
     assert relabels[-1]["label"] != label
+
+
+def test_timeline_and_spread_answer_304_until_the_storyline_changes(client: TestClient) -> None:
+    first, second = _seed_payloads()
+    sid = client.post("/articles", json=first).json()["articles"][0]["storyline_id"]
+    for view in (f"/storylines/{sid}/timeline", f"/storylines/{sid}/spread"):
+        etag = client.get(view).headers["etag"]
+        assert client.get(view, headers={"If-None-Match": etag}).status_code == 304
+    timeline_day = client.get(f"/storylines/{sid}/timeline").headers["etag"]
+    timeline_week = client.get(f"/storylines/{sid}/timeline", params={"bucket": "week"})
+    assert timeline_week.headers["etag"] != timeline_day  # each view has its own tag
+    client.post("/articles", json=second)
+    changed = client.get(f"/storylines/{sid}/timeline", headers={"If-None-Match": timeline_day})
+    assert changed.status_code == 200
+    assert sum(b["article_count"] for b in changed.json()["buckets"]) == 2
