@@ -24,6 +24,7 @@ from app.schemas import (
 )
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.lineage import lineage_of
+from app.services.members import MAX_ID
 
 
 class StorylineSort(enum.StrEnum):
@@ -49,7 +50,7 @@ class StorylineFilter:
 
 
 def get_article(session: Session, article_id: int) -> ArticleOut:
-    row = session.get(Article, article_id)
+    row = session.get(Article, article_id) if 1 <= article_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"article {article_id} not found")
     return ArticleOut(
@@ -187,14 +188,16 @@ def list_storyline_articles(
 
 def storyline_version(session: Session, storyline_id: int) -> int:
     """The storyline's change-feed version (404 when it does not exist)."""
-    version = session.scalar(select(Storyline.version).where(Storyline.id == storyline_id))
+    version = None
+    if 1 <= storyline_id <= MAX_ID:
+        version = session.scalar(select(Storyline.version).where(Storyline.id == storyline_id))
     if version is None:
         raise NotFound(f"storyline {storyline_id} not found")
     return version
 
 
 def _storyline(session: Session, storyline_id: int) -> Storyline:
-    row = session.get(Storyline, storyline_id)
+    row = session.get(Storyline, storyline_id) if 1 <= storyline_id <= MAX_ID else None
     if row is None:
         raise NotFound(f"storyline {storyline_id} not found")
     return row

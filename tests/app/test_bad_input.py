@@ -105,10 +105,11 @@ def test_oversized_request_is_refused_with_413(strict_client: TestClient) -> Non
 
 
 def test_unknown_ids_are_404_with_detail(strict_client: TestClient) -> None:
-    for path in ("/articles/999", "/storylines/999", "/storylines/999/articles"):
-        response = strict_client.get(path)
-        assert response.status_code == 404
-        assert "999 not found" in response.json()["detail"]
+    for number in ("999", "0", "100000000000000000000"):
+        for path in ("/articles/{}", "/storylines/{}", "/storylines/{}/articles"):
+            response = strict_client.get(path.format(number))
+            assert response.status_code == 404
+            assert f"{number} not found" in response.json()["detail"]
 
 
 def test_malformed_cursor_is_422(strict_client: TestClient) -> None:
