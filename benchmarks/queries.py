@@ -32,7 +32,7 @@ from sqlalchemy import Engine, create_engine, insert, text
 from app.config import Settings
 from app.db import make_engine, migrate
 from app.main import create_app
-from app.models import Article, Outlet, Storyline, StorylineStatus
+from app.models import Article, ChangeKind, Outlet, Storyline, StorylineChange, StorylineStatus
 
 DIM = 384
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -135,10 +135,33 @@ def build(
                 "status": StorylineStatus.dormant,
             }
         )
+    # The change feed as ingest would have written it: one entry per article
+    # (created, then grew), in the order the articles were published.
+    order = sorted(range(len(article_rows)), key=lambda i: article_rows[i]["effective_at"])
+    change_rows: list[dict[str, Any]] = []
+    counts: dict[int, int] = {}
+    for seq, i in enumerate(order, start=1):
+        sid = article_rows[i]["storyline_id"]
+        counts[sid] = counts.get(sid, 0) + 1
+        change_rows.append(
+            {
+                "seq": seq,
+                "at": article_rows[i]["effective_at"],
+                "storyline_id": sid,
+                "kind": ChangeKind.created if counts[sid] == 1 else ChangeKind.grew,
+                "article_count": counts[sid],
+                "outlet_count": 1,
+                "label": f"story {sid}",
+                "details": None,
+            }
+        )
+        story_rows[sid - 1]["version"] = seq
     with engine.begin() as conn:
         conn.execute(insert(Storyline), story_rows)
         for chunk in range(0, len(article_rows), 5000):
             conn.execute(insert(Article), article_rows[chunk : chunk + 5000])
+        for chunk in range(0, len(change_rows), 5000):
+            conn.execute(insert(StorylineChange), change_rows[chunk : chunk + 5000])
     with engine.begin() as conn:
         conn.execute(text("ANALYZE"))
     return sizes
@@ -211,6 +234,8 @@ def main() -> None:
         "outlet detail": [f"/outlets/{i}" for i in outlet_picks],
         "outlets list (by storylines)": ["/outlets?limit=50"] * len(outlet_picks),
         "outlets list (by name)": ["/outlets?limit=50&sort=name"] * len(outlet_picks),
+        "changes, page of 100": [f"/changes?since={int(i) * 4}&limit=100" for i in picks],
+        "changes, caught up": [f"/changes?since={args.articles}&limit=100"] * len(picks),
     }
     results: dict[tuple[str, str], tuple[float, float]] = {}
     for kind in args.stores.split(","):
