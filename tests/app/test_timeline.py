@@ -120,3 +120,18 @@ def test_unknown_storyline_is_404_and_unknown_bucket_422(client: TestClient) -> 
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "bucket"]
     assert client.get("/storylines/abc/timeline").status_code == 422
+
+
+def test_timeline_totals_equal_article_counts_on_gva_dev_storylines(client: TestClient) -> None:
+    rows = [as_payload(r) for r in shared_rows("data/gva_dev.jsonl")[:150]]
+    for start in range(0, len(rows), 50):
+        assert client.post("/articles", json=rows[start : start + 50]).status_code == 201
+    storylines = client.get("/storylines", params={"limit": 500}).json()["items"]
+    assert sum(s["article_count"] for s in storylines) == 150
+    for storyline in storylines:
+        for bucket in ("day", "week"):
+            timeline = client.get(
+                f"/storylines/{storyline['id']}/timeline", params={"bucket": bucket}
+            ).json()
+            total = sum(b["article_count"] for b in timeline["buckets"])
+            assert total == storyline["article_count"], (storyline["id"], bucket)
