@@ -25,7 +25,13 @@ class Settings(BaseSettings):
         "default: the bundled all-MiniLM-L6-v2.",
     )
     max_tokens: int = Field(256, ge=16, le=512, description="Word pieces of title+lead embedded.")
-    embed_batch_size: int = Field(32, ge=1, le=1024)
+    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model call.")
+    embed_threads: int = Field(
+        0,
+        ge=0,
+        description="CPU threads for the model (0: all cores). With several worker "
+        "processes on one host, give each cores / workers.",
+    )
     batch_limit: int = Field(500, ge=1, description="Most articles accepted in one POST.")
     max_body_bytes: int = Field(200_000, ge=1, description="Largest article body (UTF-8 bytes).")
     max_request_bytes: int = Field(

@@ -189,6 +189,7 @@ class Health(BaseModel):
     database: str
     model: str
     live_storylines: int
+    articles: dict[str, int] = Field(description="Stored articles by status.")
 
 
 class ChangeOut(BaseModel):

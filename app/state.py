@@ -9,6 +9,8 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
 
+from threadpoolctl import threadpool_limits
+
 from app.config import Settings
 from app.db import Database
 from app.services.grouping import GroupingRuntime
@@ -42,6 +44,10 @@ class ServiceState:
 
         With ``serve`` and asynchronous ingest, also start the in-process worker.
         """
+        # Grouping multiplies small matrices many times a second: threaded BLAS only
+        # adds contention there (measured 9.6 ms vs 0.5 ms for 10k storylines on a
+        # loaded 2-core host). Torch's own OpenMP threads, used for embedding, stay.
+        threadpool_limits(1, user_api="blas")
         db = Database.from_url(settings.database_url)
         if settings.migrate_on_start:
             from app.db import migrate
@@ -51,7 +57,10 @@ class ServiceState:
             from embeddings.sentence import SentenceTransformerEmbedder
 
             embedder = SentenceTransformerEmbedder(
-                settings.model_path, settings.max_tokens, settings.embed_batch_size
+                settings.model_path,
+                settings.max_tokens,
+                settings.embed_batch_size,
+                threads=settings.embed_threads,
             )
         runtime = GroupingRuntime(settings)
         with db.session() as session:

@@ -22,6 +22,7 @@ class SentenceTransformerEmbedder:
 
     Never contacts a model hub: the path must be a local directory. Building an
     instance loads the weights (seconds), so build it once per process.
+    ``threads`` > 0 caps the process's torch threads (0 leaves torch's default).
     """
 
     def __init__(
@@ -29,12 +30,17 @@ class SentenceTransformerEmbedder:
         model_path: str | Path | None = None,
         max_tokens: int = 256,
         batch_size: int = 32,
+        threads: int = 0,
     ) -> None:
         path = Path(model_path) if model_path is not None else bundled_model_path()
         if not path.is_dir():
             raise FileNotFoundError(f"embedding model directory not found: {path}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        if threads > 0:
+            import torch
+
+            torch.set_num_threads(threads)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 
