@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -84,3 +85,27 @@ def lock_writes(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+
+
+@contextmanager
+def scratch_database(kind: str, postgres_url: str, directory: Path) -> Iterator[str]:
+    """A URL to a new, empty database, removed on exit (tests and benchmarks).
+
+    ``kind`` "sqlite": a file in ``directory``; "postgresql": a fresh schema of
+    the database at ``postgres_url``, which every connection of the returned URL
+    uses (search_path), dropped with everything in it afterwards.
+    """
+    if kind == "sqlite":
+        yield f"sqlite:///{directory / 'storyline.db'}"
+        return
+    schema = f"scratch_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in postgres_url else "?"
+    try:
+        yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -25,16 +25,15 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
-from sqlalchemy import create_engine, text
 
 from app.corpus import read_corpus
+from app.db import scratch_database
 from app.text import clean_text
 from embeddings.sentence import SentenceTransformerEmbedder
 from embeddings.text import embedding_text
@@ -58,20 +57,11 @@ def peak_rss_mb(pid: int) -> float:
 
 @contextmanager
 def database(kind: str, postgres_url: str) -> Iterator[str]:
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    try:
-        yield f"{postgres_url}?options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database(kind, postgres_url, Path(tmp)) as url,
+    ):
+        yield url
 
 
 @contextmanager

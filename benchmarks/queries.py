@@ -22,15 +22,16 @@ import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from fastapi.testclient import TestClient
 from numpy.typing import NDArray
-from sqlalchemy import Engine, create_engine, insert, text
+from sqlalchemy import Engine, insert, text
 
 from app.config import Settings
-from app.db import make_engine, migrate
+from app.db import make_engine, migrate, scratch_database
 from app.main import create_app
 from app.models import Article, ChangeKind, Outlet, Storyline, StorylineChange, StorylineStatus
 
@@ -170,21 +171,11 @@ def build(
 @contextmanager
 def store(kind: str, postgres_url: str) -> Iterator[str]:
     """A URL to an empty database of ``kind``, removed afterwards."""
-    if kind == "sqlite":
-        with tempfile.TemporaryDirectory() as tmp:
-            yield f"sqlite:///{tmp}/bench.db"
-        return
-    schema = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(postgres_url)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in postgres_url else "?"
-    try:
-        yield f"{postgres_url}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        scratch_database(kind, postgres_url, Path(tmp)) as url,
+    ):
+        yield url
 
 
 def percentiles(samples: list[float]) -> tuple[float, float]:

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import os
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -20,6 +19,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
 
 from app.config import Settings
+from app.db import scratch_database
 from app.main import create_app
 from embeddings.sentence import SentenceTransformerEmbedder
 
@@ -79,22 +79,18 @@ def database_url(
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'storyline.db'}"
         return
-    if postgres_problem is not None:
-        reason = f"PostgreSQL at {POSTGRES_URL} unreachable ({postgres_problem})"
+    require_postgres(postgres_problem)
+    with scratch_database("postgresql", POSTGRES_URL, tmp_path) as url:
+        yield url
+
+
+def require_postgres(problem: str | None) -> None:
+    """Skip (fail under CI=true) when the test PostgreSQL cannot be reached."""
+    if problem is not None:
+        reason = f"PostgreSQL at {POSTGRES_URL} unreachable ({problem})"
         if os.environ.get("CI") == "true":
             pytest.fail(reason + "; CI requires it")
         pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
 
 
 @pytest.fixture

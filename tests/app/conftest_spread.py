@@ -7,8 +7,6 @@ is embedded once per session whichever backend or module posts it.
 
 from __future__ import annotations
 
-import os
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,13 +14,13 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
 
 from app.config import Settings
+from app.db import scratch_database
 from app.main import create_app
 from embeddings.cache import CachedEmbedder
 from embeddings.sentence import SentenceTransformerEmbedder
-from tests.conftest import POSTGRES_URL, as_payload, shared_rows
+from tests.conftest import POSTGRES_URL, as_payload, require_postgres, shared_rows
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -58,25 +56,10 @@ def basil(
 @contextmanager
 def database(backend: str, directory: Path, postgres_problem: str | None) -> Iterator[str]:
     """An empty database of ``backend``, dropped afterwards (PostgreSQL: a fresh schema)."""
-    if backend == "sqlite":
-        yield f"sqlite:///{directory / 'storyline.db'}"
-        return
-    if postgres_problem is not None:
-        reason = f"PostgreSQL at {POSTGRES_URL} unreachable ({postgres_problem})"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason + "; CI requires it")
-        pytest.skip(reason)
-    schema = f"t_{uuid.uuid4().hex[:12]}"
-    admin = create_engine(POSTGRES_URL)
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in POSTGRES_URL else "?"
-    try:
-        yield f"{POSTGRES_URL}{sep}options=-csearch_path%3D{schema}"
-    finally:
-        with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
-        admin.dispose()
+    if backend == "postgresql":
+        require_postgres(postgres_problem)
+    with scratch_database(backend, POSTGRES_URL, directory) as url:
+        yield url
 
 
 @contextmanager
