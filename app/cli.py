@@ -124,16 +124,11 @@ def eval_(
     import json
 
     from app.services.evaluate import evaluate_file
+    from app.state import make_embedder
     from embeddings.cache import CachedEmbedder
-    from embeddings.sentence import SentenceTransformerEmbedder
 
     settings = Settings()
-    embedder = CachedEmbedder(
-        SentenceTransformerEmbedder(
-            settings.model_path, settings.max_tokens, settings.embed_batch_size
-        ),
-        cache_dir,
-    )
+    embedder = CachedEmbedder(make_embedder(settings), cache_dir)
     header = (
         f"{'file':<24}{'n':>6}{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'pair P':>8}{'pair R':>8}"
         f"{'pair F1':>8}{'AMI':>7}{'ARI':>7}{'gold':>6}{'pred':>6}{'art/s':>8}{'ms/art':>8}"

@@ -25,6 +25,15 @@ class Settings(BaseSettings):
         "default: the bundled all-MiniLM-L6-v2.",
     )
     max_tokens: int = Field(256, ge=16, le=512, description="Word pieces of title+lead embedded.")
+    embedding_backend: Literal["torch", "onnx"] = Field(
+        "torch",
+        description="torch: sentence-transformers; onnx: ONNX Runtime with int8 weights "
+        "exported locally from the same model (needs the 'onnx' extra).",
+    )
+    onnx_dir: str = Field(
+        ".cache/onnx",
+        description="Where the ONNX export lives; exported there at start-up when absent.",
+    )
     embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model call.")
     embed_threads: int = Field(
         0,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import threading
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
@@ -19,6 +21,8 @@ from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex
 from app.services.worker import Worker
 from embeddings.protocol import Embedder
+
+log = logging.getLogger("storyline")
 
 
 @dataclass
@@ -54,14 +58,7 @@ class ServiceState:
 
             migrate(db.engine)
         if embedder is None:
-            from embeddings.sentence import SentenceTransformerEmbedder
-
-            embedder = SentenceTransformerEmbedder(
-                settings.model_path,
-                settings.max_tokens,
-                settings.embed_batch_size,
-                threads=settings.embed_threads,
-            )
+            embedder = make_embedder(settings)
         runtime = GroupingRuntime(settings)
         with db.session() as session:
             runtime.rebuild(session)
@@ -91,6 +88,28 @@ class ServiceState:
         if self.worker is not None:
             self.worker.stop()
         self.db.dispose()
+
+
+def make_embedder(settings: Settings) -> Embedder:
+    """The model the settings name, loaded (and for ONNX exported once) now."""
+    threads = settings.embed_threads
+    if settings.embedding_backend == "onnx":
+        from embeddings.onnx import OnnxEmbedder
+
+        directory = Path(settings.onnx_dir)
+        if not (directory / "manifest.json").exists():
+            from embeddings.onnx_export import export
+
+            log.info("exporting the ONNX model to %s (once)", directory)
+            export(directory, settings.model_path)
+        return OnnxEmbedder(
+            directory, settings.max_tokens, settings.embed_batch_size, threads=threads or None
+        )
+    from embeddings.sentence import SentenceTransformerEmbedder
+
+    return SentenceTransformerEmbedder(
+        settings.model_path, settings.max_tokens, settings.embed_batch_size, threads=threads
+    )
 
 
 def worker_name() -> str:

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
 from fastapi.testclient import TestClient
 
 from app.config import Settings
@@ -29,3 +32,19 @@ def test_restart_keeps_storylines_and_assigns_into_them(
         again = client.post("/articles", json=first)
         assert again.status_code == 200
         assert again.json()["articles"][0]["id"] == opened[0]["id"]
+
+
+def test_onnx_backend_exports_once_and_groups_the_seeds(tmp_path: Path) -> None:
+    pytest.importorskip("onnxruntime", reason="the 'onnx' extra is not installed")
+    settings = Settings(
+        database_url=f"sqlite:///{tmp_path / 'onnx.db'}",
+        embedding_backend="onnx",
+        onnx_dir=str(tmp_path / "onnx"),
+    )
+    first, second = (as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl"))
+    with TestClient(create_app(settings)) as client:
+        assert client.get("/health").json()["model"].endswith("+onnx-int8")
+        a = client.post("/articles", json=first).json()["articles"][0]
+        b = client.post("/articles", json=second).json()["articles"][0]
+        assert b["storyline_id"] == a["storyline_id"]
+    assert (tmp_path / "onnx" / "manifest.json").exists()
