@@ -26,6 +26,12 @@ dense_z             (dense_max - mean) / spread of the article's cosine with the
 dense_margin        dense_max minus the best dense_max of the other candidates
                     (minus the background mean when there is no other): how
                     clearly this storyline stands out
+dense_margin_capped dense_margin clipped to [-0.1, 0.1]: a lead of one
+                    background spread counts in full, so a merely topical
+                    rival cannot cost a clear favourite more than that
+log_gap_weak_evidence
+                    log_gap_days x (1 - title_max) x (1 - entity_max): time
+                    counts only as far as neither headlines nor names tie them
 ==================  ==========================================================
 """
 
@@ -49,6 +55,8 @@ FEATURES: tuple[str, ...] = (
     "log_gap_weak_title",
     "dense_z",
     "dense_margin",
+    "dense_margin_capped",
+    "log_gap_weak_evidence",
 )
 
 
@@ -81,7 +89,7 @@ class JoinModel:
 # seeds, p=0.34 in the gva stream, stay apart). Replay with seeds mixed in, threshold 0.3:
 # basil B3 F1 0.990, gva_dev 0.878 (pair 0.606), uci_headlines 0.670, seeds together in all.
 DEFAULT_MODEL = JoinModel(
-    weights=(0.0, 6.136, 0.0, 5.063, 0.0, 9.253, 1.73, 0.0, 0.0, -4.342, 0.315, 7.746),
+    weights=(0.0, 6.136, 0.0, 5.063, 0.0, 9.253, 1.73, 0.0, 0.0, -4.342, 0.315, 7.746, 0.0, 0.0),
     bias=-6.716,
     threshold=0.3,
 )
