@@ -79,7 +79,8 @@ def service(url: str, workers: int) -> Iterator[tuple[str, list[subprocess.Popen
     }
     run = [sys.executable, "-m", "app.cli"]
     quiet: dict[str, Any] = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL}
-    api = subprocess.Popen([*run, "serve", "--port", str(port)], **quiet, stderr=subprocess.DEVNULL)
+    log = open(os.environ.get("STORYLINE_BENCH_LOG", os.devnull), "ab")  # noqa: SIM115
+    api = subprocess.Popen([*run, "serve", "--port", str(port)], **quiet, stderr=log)
     procs = [api]
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -95,7 +96,7 @@ def service(url: str, workers: int) -> Iterator[tuple[str, list[subprocess.Popen
         time.sleep(0.3)
     # Workers start after the API has migrated the database.
     procs += [
-        subprocess.Popen([*run, "worker"], **quiet, stderr=subprocess.DEVNULL)
+        subprocess.Popen([*run, "worker"], **quiet, stderr=log)
         for _ in range(workers)
     ]
     try:

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, or_, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from app.models import Article, ArticleStatus, Outlet
@@ -85,12 +87,22 @@ def existing(session: Session, articles: list[PreparedArticle]) -> dict[Key, Ing
 
 
 def outlets_named(session: Session, names: set[str], now: datetime) -> dict[str, Outlet]:
-    """Outlet rows for ``names``, creating the missing ones (flushed, with ids)."""
+    """Outlet rows for ``names``, creating the missing ones.
+
+    Concurrent requests often bring the same new outlet; INSERT ... ON CONFLICT
+    DO NOTHING lets every one of them go on with the single row that wins.
+    """
     rows = {o.name: o for o in session.scalars(select(Outlet).where(Outlet.name.in_(names)))}
-    for name in sorted(names - rows.keys()):
-        rows[name] = Outlet(name=name, first_seen_at=now)
-        session.add(rows[name])
-    session.flush()
+    missing = sorted(names - rows.keys())
+    if missing:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(
+            insert(Outlet)
+            .values([{"name": name, "first_seen_at": now} for name in missing])
+            .on_conflict_do_nothing(index_elements=[Outlet.name])
+        )
+        created = session.scalars(select(Outlet).where(Outlet.name.in_(missing)))
+        rows.update({o.name: o for o in created})
     return rows
 
 

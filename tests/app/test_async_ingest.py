@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -18,7 +19,7 @@ from sqlalchemy import func, select
 
 from app.config import Settings
 from app.main import create_app
-from app.models import Article, ArticleStatus
+from app.models import Article, ArticleStatus, Outlet
 from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
 from app.state import ServiceState
@@ -183,3 +184,36 @@ def test_worker_killed_mid_batch_loses_nothing(
         if victim.poll() is None:
             victim.kill()
         observer.close()
+
+
+def test_parallel_posts_bringing_the_same_new_outlets_all_succeed(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    quiet = _async(settings, in_process_worker=False)
+    barrier = threading.Barrier(8)
+    statuses: list[int] = []
+
+    def post(client: TestClient, n: int) -> None:
+        batch = [
+            {
+                "outlet": f"fresh-{k}.example",
+                "url": f"https://fresh.example/{n}/{k}",
+                "title": f"Report {n}-{k} on the council vote",
+                "body": "The council voted on Tuesday.",
+            }
+            for k in range(5)
+        ]
+        barrier.wait()
+        statuses.append(client.post("/articles", json=batch).status_code)
+
+    with TestClient(create_app(quiet, embedder)) as client:
+        threads = [threading.Thread(target=post, args=(client, n)) for n in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert statuses == [202] * 8
+        state: ServiceState = client.app.state.storyline  # type: ignore[attr-defined]
+        with state.db.session() as session:
+            assert session.scalar(select(func.count()).select_from(Outlet)) == 5
+            assert session.scalar(select(func.count()).select_from(Article)) == 40
