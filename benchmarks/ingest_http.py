@@ -95,10 +95,7 @@ def service(url: str, workers: int) -> Iterator[tuple[str, list[subprocess.Popen
             raise RuntimeError("service did not start")
         time.sleep(0.3)
     # Workers start after the API has migrated the database.
-    procs += [
-        subprocess.Popen([*run, "worker"], **quiet, stderr=log)
-        for _ in range(workers)
-    ]
+    procs += [subprocess.Popen([*run, "worker"], **quiet, stderr=log) for _ in range(workers)]
     try:
         yield base, procs
     finally:
