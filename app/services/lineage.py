@@ -92,17 +92,9 @@ def split_storyline(
         msg = "a split moves some, not all, of the storyline's own articles"
         raise InvalidInput([input_error(("article_ids",), msg, "value_error")])
     first = session.scalar(select(func.min(Article.effective_at)).where(Article.id.in_(moving)))
-    child = Storyline(
-        created_at=now,
-        updated_at=now,
-        first_published_at=first,
-        last_published_at=first,
-        article_count=0,
-        outlet_count=0,
-        centroid=parent.centroid,
-        status=StorylineStatus.active,
-        split_from=parent.id,
-    )
+    if first is None:  # moving is a non-empty subset of stored members
+        raise NotFound(f"articles {sorted(moving)} not found")
+    child = Storyline.opened(first, parent.centroid, now, split_from=parent.id)
     session.add(child)
     session.flush()
     session.execute(update(Article).where(Article.id.in_(moving)).values(storyline_id=child.id))

@@ -115,16 +115,7 @@ class Placer:
 
 
 def _open_storyline(session: Session, at: datetime, vector: np.ndarray, now: datetime) -> Storyline:
-    storyline = Storyline(
-        created_at=now,
-        updated_at=now,
-        first_published_at=at,
-        last_published_at=at,
-        article_count=0,
-        outlet_count=0,
-        centroid=np.zeros_like(vector, dtype=np.float32).tobytes(),
-        status=StorylineStatus.active,
-    )
+    storyline = Storyline.opened(at, np.zeros_like(vector, dtype=np.float32).tobytes(), now)
     session.add(storyline)
     session.flush()
     return storyline
