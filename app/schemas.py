@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from app.models import as_utc
 
 _SEED_EXAMPLE: dict[str, Any] = {
     "url": "https://tass.com/world/1022167",
@@ -71,9 +73,7 @@ class ArticleIn(BaseModel):
     @field_validator("published_at")
     @classmethod
     def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        return None if value is None else as_utc(value)
 
     @model_validator(mode="after")
     def _has_text(self) -> ArticleIn:

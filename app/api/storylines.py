@@ -9,9 +9,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import SessionDep
 from app.api.etag import not_modified, storyline_etag
-from app.models import StorylineStatus
+from app.models import StorylineStatus, as_utc
 from app.schemas import ArticlePage, StorylineDetail, StorylinePage
 from app.services import queries
+from app.services.prepare import normalize_outlet
 from app.services.queries import StorylineFilter, StorylineSort
 
 router = APIRouter(prefix="/storylines", tags=["storylines"])
@@ -45,11 +46,9 @@ def list_storylines(
     cursor: Cursor = None,
 ) -> StorylinePage:
     """Storylines matching the filters, paginated by cursor."""
-    from app.services.prepare import normalize_outlet
-
     where = StorylineFilter(
-        active_since=_utc(active_since),
-        active_until=_utc(active_until),
+        active_since=as_utc(active_since) if active_since else None,
+        active_until=as_utc(active_until) if active_until else None,
         outlet=normalize_outlet(outlet) if outlet else None,
         min_outlets=min_outlets,
         status=status,
@@ -82,14 +81,6 @@ def list_storyline_articles(
 ) -> ArticlePage:
     """The storyline's articles, oldest first."""
     return queries.list_storyline_articles(session, storyline_id, limit, cursor)
-
-
-def _utc(value: datetime | None) -> datetime | None:
-    from datetime import UTC
-
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
 # --- How a storyline spreads: timeline and spread -------------------------------------

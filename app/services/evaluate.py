@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from app.config import Settings
 from app.corpus import CorpusRow, read_corpus
-from app.models import Article, Storyline
+from app.models import Article, Storyline, as_utc
 from app.services.ingest import Ingestor
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
@@ -49,7 +49,7 @@ def replay_order(rows: list[CorpusRow]) -> list[CorpusRow]:
     """Rows by published_at (undated ones keep their place after the dated ones)."""
     dated = [r for r in rows if r.payload.get("published_at")]
     undated = [r for r in rows if not r.payload.get("published_at")]
-    return sorted(dated, key=lambda r: _instant(str(r.payload["published_at"]))) + undated
+    return sorted(dated, key=lambda r: as_utc(str(r.payload["published_at"]))) + undated
 
 
 def evaluate_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64) -> FileReport:
@@ -137,8 +137,3 @@ def _final_storylines(state: ServiceState) -> dict[str, int]:
 def _codes(labels: list[str]) -> np.ndarray:
     index: dict[str, int] = {}
     return np.array([index.setdefault(x, len(index)) for x in labels], dtype=np.int64)
-
-
-def _instant(value: str) -> datetime:
-    moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment

@@ -11,7 +11,7 @@ from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound, input_error
-from app.models import Article, Outlet
+from app.models import Article, Outlet, as_utc
 from app.schemas import OutletRef
 from app.schemas_spread import CoveringOutlet, OutletDetail, OutletPage, OutletSummary
 from app.services.cursor import decode_cursor, encode_cursor
@@ -99,7 +99,7 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
         .distinct()
     )
     own = {
-        storyline_id: (_utc(first), count)
+        storyline_id: (as_utc(first), count)
         for storyline_id, first, count in session.execute(
             select(Article.storyline_id, func.min(Article.effective_at), func.count(Article.id))
             .where(Article.outlet_id == outlet_id, Article.storyline_id.is_not(None))
@@ -122,7 +122,7 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
         if outlets < 2:
             continue
         multi += 1
-        started, mine = _utc(started), own[storyline_id][0]
+        started, mine = as_utc(started), own[storyline_id][0]
         if mine <= started + tie:
             first_in += 1
         else:
@@ -167,10 +167,3 @@ def _summary(outlet: Outlet, storylines: int, articles: int) -> OutletSummary:
         article_count=articles,
         storylines_covered=storylines,
     )
-
-
-def _utc(value: datetime | str) -> datetime:
-    """Aggregates bypass the column type on SQLite and come back naive, or as text."""
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

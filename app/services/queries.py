@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import NotFound
-from app.models import Article, Outlet, Storyline, StorylineStatus
+from app.models import Article, Outlet, Storyline, StorylineStatus, as_utc
 from app.schemas import (
     ArticleBrief,
     ArticleOut,
@@ -142,7 +142,7 @@ def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
         StorylineOutlet(
             outlet=OutletRef(id=oid, name=name),
             article_count=count,
-            first_published_at=_aware(first_at),
+            first_published_at=as_utc(first_at),
         )
         for oid, name, count, first_at in per_outlet
     ]
@@ -229,12 +229,3 @@ def _brief(row: Article) -> ArticleBrief:
         effective_at=row.effective_at,
         similarity=row.similarity,
     )
-
-
-def _aware(value: datetime) -> datetime:
-    """Aggregates bypass the column type on SQLite and come back naive."""
-    from datetime import UTC
-
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
