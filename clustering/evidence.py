@@ -7,7 +7,9 @@ features of :mod:`clustering.join_model` for those, and joins the candidate the
 :class:`~clustering.join_model.JoinModel` finds most probable when it clears the
 model's threshold.
 
-Lexical weights are tf-idf with document frequencies from
+Body lines that recur across unrelated articles (site furniture, learned from
+the stream by :class:`~clustering.boilerplate.BoilerplateLines`) are left out of
+the lexical evidence. Lexical weights are tf-idf with document frequencies from
 :class:`~clustering.doc_freq.DocumentFrequency`, i.e. only from added articles
 and decayed in stream time, so replaying ``add`` over the stored live window
 rebuilds nearly the same state. Storylines with no addition for
@@ -23,6 +25,7 @@ import math
 import numpy as np
 from numpy.typing import NDArray
 
+from clustering.boilerplate import BoilerplateLines
 from clustering.doc_freq import DocumentFrequency
 from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Decision, Item
@@ -51,6 +54,7 @@ class EvidenceGrouper:
         max_body_tokens: int = 400,
         background_prior: tuple[float, float] = (0.10, 0.11),
         background_weight: float = 0.0,
+        strip_boilerplate: bool = True,
     ) -> None:
         self.model = model
         self.window_days = window_days
@@ -64,6 +68,7 @@ class EvidenceGrouper:
         self.max_body_tokens = max_body_tokens
         self.background_prior = background_prior
         self.background_weight = background_weight
+        self.boilerplate_ = BoilerplateLines() if strip_boilerplate else None
         self.df_ = DocumentFrequency(half_life_days)
         self.table_: StorylineTable | None = None
         self.postings_ = TermPostings()
@@ -116,6 +121,8 @@ class EvidenceGrouper:
         )
         self.table_.add(storyline, member, item.timestamp, self.clock_)
         self.postings_.add(storyline, ids.tolist())
+        if self.boilerplate_ is not None:
+            self.boilerplate_.observe(item.body, item.timestamp)
         self._housekeeping()
 
     def merge(self, source: int, target: int) -> None:
@@ -190,9 +197,10 @@ class EvidenceGrouper:
     def _terms(self, item: Item) -> dict[str, float]:
         # The service calls decide(item) then add(item): tokenise once per item.
         if self.last_item_ is not item:
+            body = item.body if self.boilerplate_ is None else self.boilerplate_.cut(item.body)
             self.last_terms_ = article_terms(
                 item.title,
-                item.body,
+                body,
                 title_weight=self.title_weight,
                 max_body_tokens=self.max_body_tokens,
             )
