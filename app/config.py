@@ -38,8 +38,13 @@ class Settings(BaseSettings):
     embed_threads: int = Field(
         0,
         ge=0,
-        description="CPU threads for the model (0: all cores). With several worker "
-        "processes on one host, give each cores / workers.",
+        description="CPU threads for the model (0: this host's cores / worker_processes).",
+    )
+    worker_processes: int = Field(
+        1,
+        ge=1,
+        description="Processes embedding on this host (the API's in-process worker "
+        "counts as one); each takes its share of the cores, so they never fight for them.",
     )
     batch_limit: int = Field(500, ge=1, description="Most articles accepted in one POST.")
     max_body_bytes: int = Field(200_000, ge=1, description="Largest article body (UTF-8 bytes).")

@@ -87,6 +87,16 @@ def lock_writes(session: Session) -> None:
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
 
 
+def try_lock_writes(session: Session) -> bool:
+    """:func:`lock_writes` without waiting: False when another transaction is the writer."""
+    if session.get_bind().dialect.name == "postgresql":
+        taken = session.scalar(
+            text("SELECT pg_try_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY}
+        )
+        return bool(taken)
+    return True
+
+
 @contextmanager
 def scratch_database(kind: str, postgres_url: str, directory: Path) -> Iterator[str]:
     """A URL to a new, empty database, removed on exit (tests and benchmarks).

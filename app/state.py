@@ -92,7 +92,7 @@ class ServiceState:
 
 def make_embedder(settings: Settings) -> Embedder:
     """The model the settings name, loaded (and for ONNX exported once) now."""
-    threads = settings.embed_threads
+    threads = embed_threads(settings)
     if settings.embedding_backend == "onnx":
         from embeddings.onnx import OnnxEmbedder
 
@@ -103,13 +103,26 @@ def make_embedder(settings: Settings) -> Embedder:
             log.info("exporting the ONNX model to %s (once)", directory)
             export(directory, settings.model_path)
         return OnnxEmbedder(
-            directory, settings.max_tokens, settings.embed_batch_size, threads=threads or None
+            directory, settings.max_tokens, settings.embed_batch_size, threads=threads
         )
     from embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
         settings.model_path, settings.max_tokens, settings.embed_batch_size, threads=threads
     )
+
+
+def embed_threads(settings: Settings) -> int:
+    """Model threads for this process: as set, else its share of the host's cores.
+
+    Two processes each running as many threads as there are cores make every
+    thread wait for a core (and OpenMP spins while it waits), so each of the
+    host's ``worker_processes`` gets ``cores // worker_processes``, at least 1.
+    """
+    if settings.embed_threads > 0:
+        return settings.embed_threads
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, (cores or 1) // settings.worker_processes)
 
 
 def worker_name() -> str:

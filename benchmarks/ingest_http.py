@@ -1,7 +1,8 @@
 """End-to-end ingest over loopback HTTP against the model's own limit.
 
 Usage: python benchmarks/ingest_http.py ../shared/data/gva_dev.jsonl -n 400 -c 8 \
-           [--stores sqlite,postgresql] [--workers 2] [--batch 8]
+           [--stores sqlite,postgresql] [--workers 2] [--batch 8] [--backend torch|onnx] \
+           [--prefill 100000]
 
 For each store it starts the real service (`storyline serve`, asynchronous
 ingest) as a subprocess on 127.0.0.1: on SQLite with its in-process worker, on
@@ -9,8 +10,16 @@ PostgreSQL with the API's worker off and `--workers` separate `storyline
 worker` processes. It posts N articles in batches from C concurrent clients,
 waits until every article is grouped, and reports articles/s from the first
 POST to the last placement, POST latency p50/p99 and the peak RSS of every
-service process. Then, in the same run, it times bare SentenceTransformer
-encoding of the same texts (median of 3) and prints the ratio.
+service process. In the same run, before and after the services, it times bare
+SentenceTransformer (torch) encoding of the same texts and prints the ratio
+against their median, whatever backend the service used.
+
+CPU time is counted too: core-ms per article of every service process from the
+first POST to the last placement, against core-ms per article of bare encode,
+so a busy machine shows up as a lower rate but not as a lower efficiency.
+``--prefill N`` first fills the store with N synthetic articles (as
+benchmarks/queries.py builds them, the last 30 days' storylines live), to
+measure memory with a large store.
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import Any
 import httpx
 
 from app.corpus import read_corpus
-from app.db import scratch_database
+from app.db import make_engine, migrate, scratch_database
 from app.text import clean_text
 from embeddings.sentence import SentenceTransformerEmbedder
 from embeddings.text import embedding_text
@@ -55,17 +64,34 @@ def peak_rss_mb(pid: int) -> float:
     return float("nan")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU seconds of a live process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def database(kind: str, postgres_url: str) -> Iterator[str]:
+def database(kind: str, postgres_url: str, prefill: int) -> Iterator[str]:
     with (
         tempfile.TemporaryDirectory() as tmp,
         scratch_database(kind, postgres_url, Path(tmp)) as url,
     ):
+        if prefill:
+            from benchmarks.queries import build
+
+            engine = make_engine(url)
+            migrate(engine)
+            t0 = time.perf_counter()
+            build(engine, prefill, 500, max(1, prefill // 5), seed=7, live_days=30.0)
+            engine.dispose()
+            print(f"{kind}: prefilled {prefill} articles in {time.perf_counter() - t0:.0f} s")
         yield url
 
 
 @contextmanager
-def service(url: str, workers: int) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
+def service(
+    url: str, workers: int, backend: str
+) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     port = free_port()
     env = {
         **os.environ,
@@ -73,9 +99,9 @@ def service(url: str, workers: int) -> Iterator[tuple[str, list[subprocess.Popen
         "STORYLINE_ASYNC_INGEST": "true",
         "STORYLINE_IN_PROCESS_WORKER": "false" if workers else "true",
         "STORYLINE_MAX_BACKLOG": "1000000",
-        "STORYLINE_WORKER_POLL_SECONDS": "0.1",
-        # Worker processes share the host's cores instead of each taking all.
-        "STORYLINE_EMBED_THREADS": str(max(1, (os.cpu_count() or 1) // max(workers, 1))),
+        "STORYLINE_EMBEDDING_BACKEND": backend,
+        # The worker processes of this host, so each takes its share of the cores.
+        "STORYLINE_WORKER_PROCESSES": str(max(workers, 1)),
     }
     run = [sys.executable, "-m", "app.cli"]
     quiet: dict[str, Any] = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL}
@@ -149,6 +175,19 @@ def wait_grouped(base: str, n: int, timeout: float) -> None:
         time.sleep(0.2)
 
 
+def bare_rates(texts: list[str], repeats: int) -> tuple[list[float], list[float]]:
+    """Articles/s and core-ms per article of bare torch encode of ``texts``, per repeat."""
+    model = SentenceTransformerEmbedder()
+    model.embed(texts[:8])
+    rates, core_ms = [], []
+    for _ in range(repeats):
+        t0, c0 = time.perf_counter(), time.process_time()
+        model.embed(texts)
+        rates.append(len(texts) / (time.perf_counter() - t0))
+        core_ms.append((time.process_time() - c0) * 1000 / len(texts))
+    return rates, core_ms
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("corpus", type=Path)
@@ -157,6 +196,9 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="articles per POST")
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=2, help="worker processes on PostgreSQL")
+    parser.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    parser.add_argument("--prefill", type=int, default=0, help="synthetic articles stored first")
+    parser.add_argument("--repeats", type=int, default=2, help="bare encodes before and after")
     parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
@@ -164,38 +206,45 @@ def main() -> None:
 
     rows = [r.payload for r in read_corpus(args.corpus) if r.payload][: args.n]
     batches = [rows[i : i + args.batch] for i in range(0, len(rows), args.batch)]
+    texts = [embedding_text(clean_text(str(r["title"])), clean_text(str(r["body"]))) for r in rows]
+    # Bare runs before and after the services, so load drift shows as spread.
+    bare, bare_cpu = bare_rates(texts, args.repeats)
     results = []
     for kind in args.stores.split(","):
         workers = args.workers if kind == "postgresql" else 0
-        with database(kind, args.postgres_url) as url, service(url, workers) as (base, procs):
+        with (
+            database(kind, args.postgres_url, args.prefill) as url,
+            service(url, workers, args.backend) as (base, procs),
+        ):
+            c0 = sum(cpu_seconds(p.pid) for p in procs)
             t0 = time.perf_counter()
             latencies = post_all(base, batches, args.concurrency)
-            wait_grouped(base, len(rows), timeout=3600)
+            wait_grouped(base, len(rows) + args.prefill, timeout=3600)
             elapsed = time.perf_counter() - t0
-            rss = sum(peak_rss_mb(p.pid) for p in procs)
+            core_ms = (sum(cpu_seconds(p.pid) for p in procs) - c0) * 1000 / len(rows)
+            rss = [peak_rss_mb(p.pid) for p in procs]
             cuts = statistics.quantiles(latencies, n=100, method="inclusive")
-            results.append((kind, workers, len(rows) / elapsed, cuts[49], cuts[98], rss))
-
-    texts = [embedding_text(clean_text(str(r["title"])), clean_text(str(r["body"]))) for r in rows]
-    model = SentenceTransformerEmbedder()
-    model.embed(texts[:8])
-    rates = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        model.embed(texts)
-        rates.append(len(texts) / (time.perf_counter() - t0))
-    bare = statistics.median(rates)
+            results.append((kind, workers, len(rows) / elapsed, cuts[49], cuts[98], core_ms, rss))
+    more, more_cpu = bare_rates(texts, args.repeats)
+    bare += more
+    bare_cpu += more_cpu
+    rate, cpu = statistics.median(bare), statistics.median(bare_cpu)
 
     print(f"\n{len(rows)} articles of {args.corpus.name}, {args.batch} per POST, ", end="")
-    print(f"{args.concurrency} clients")
-    print(f"bare encode: {bare:.1f} articles/s (median of 3)\n")
+    print(f"{args.concurrency} clients, service backend {args.backend}, prefill {args.prefill}")
+    runs = ", ".join(f"{r:.1f}" for r in bare)
+    print(
+        f"bare torch encode: {rate:.1f} articles/s (median of {runs}), {cpu:.0f} core-ms/article\n"
+    )
     print("| store | worker processes | articles/s | x bare | POST p50 ms | POST p99 ms ", end="")
-    print("| peak RSS MiB |")
-    print("|---|---:|---:|---:|---:|---:|---:|")
-    for kind, workers, rate, p50, p99, rss in results:
+    print("| core-ms/article (bare) | peak RSS MiB: API (+ workers) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for kind, workers, service_rate, p50, p99, core_ms, rss in results:
+        memory = f"{rss[0]:.0f}" + "".join(f" + {r:.0f}" for r in rss[1:])
         print(
-            f"| {kind} | {workers or 'in-process'} | {rate:.1f} | {rate / bare:.2f} | "
-            f"{p50 * 1000:.0f} | {p99 * 1000:.0f} | {rss:.0f} |"
+            f"| {kind} | {workers or 'in-process'} | {service_rate:.1f} | "
+            f"{service_rate / rate:.2f} | {p50 * 1000:.0f} | {p99 * 1000:.0f} | "
+            f"{core_ms:.0f} ({cpu:.0f}) | {memory} |"
         )
 
 

@@ -65,10 +65,19 @@ def storyline_sizes(rng: np.random.Generator, storylines: int, articles: int) ->
 
 
 def build(
-    engine: Engine, articles: int, outlets: int, storylines: int, seed: int
+    engine: Engine,
+    articles: int,
+    outlets: int,
+    storylines: int,
+    seed: int,
+    live_days: float | None = None,
 ) -> NDArray[np.int64]:
     """Fill a migrated, empty database with synthetic rows (fast: Core executemany).
 
+    Every storyline is dormant unless ``live_days`` is given: then storylines
+    whose last article lies within that many days of the newest stay active and
+    every article gets a ``group_seq`` in published order, as ingest leaves
+    them, so a starting service replays the live ones into its grouper.
     Returns the storyline sizes: storyline ``i + 1`` has ``sizes[i]`` articles.
     """
     rng = np.random.default_rng(seed)
@@ -157,6 +166,13 @@ def build(
             }
         )
         story_rows[sid - 1]["version"] = seq
+        if live_days is not None:
+            article_rows[i]["group_seq"] = seq
+    if live_days is not None:
+        newest = max(row["last_published_at"] for row in story_rows)
+        for row in story_rows:
+            if row["last_published_at"] >= newest - timedelta(days=live_days):
+                row["status"] = StorylineStatus.active
     with engine.begin() as conn:
         conn.execute(insert(Storyline), story_rows)
         for chunk in range(0, len(article_rows), 5000):

@@ -18,8 +18,9 @@ from datetime import datetime, timedelta
 import numpy as np
 from sqlalchemy import func, or_, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from app.db import lock_writes
+from app.db import lock_writes, try_lock_writes
 from app.models import Article, ArticleStatus
 from app.services.identity import (
     Ingested,
@@ -150,27 +151,44 @@ class ArticleQueue:
             session.commit()
             return len(rows)
 
-    def group_embedded(self, now: datetime, limit: int = 500) -> int:
-        """Place embedded articles (any worker's) in arrival order; returns how many."""
+    def group_embedded(self, now: datetime, limit: int = 500, *, wait: bool = True) -> int:
+        """Place embedded articles (any worker's) in arrival order; returns how many.
+
+        With ``wait=False`` it returns 0 at once when another thread or process
+        is grouping, instead of queueing behind it.
+        """
         ingestor = self.ingestor
-        with self.db.session() as session, ingestor.runtime.lock:
-            # Look only once this process is the writer and has caught up, so two
-            # workers can never both place the same embedded article.
+        lock = ingestor.runtime.lock
+        if not lock.acquire(blocking=wait):
+            return 0
+        try:
+            with self.db.session() as session:
+                return self._group(session, now, limit, wait)
+        finally:
+            lock.release()
+
+    def _group(self, session: Session, now: datetime, limit: int, wait: bool) -> int:
+        ingestor = self.ingestor
+        # Look only once this process is the writer and has caught up, so two
+        # workers can never both place the same embedded article.
+        if wait:
             lock_writes(session)
-            ingestor.runtime.catch_up(session)
-            rows = list(
-                session.scalars(
-                    select(Article)
-                    .where(Article.status == ArticleStatus.embedded)
-                    .order_by(Article.id)
-                    .limit(limit)
-                )
+        elif not try_lock_writes(session):
+            return 0
+        ingestor.runtime.catch_up(session)
+        rows = list(
+            session.scalars(
+                select(Article)
+                .where(Article.status == ArticleStatus.embedded)
+                .order_by(Article.id)
+                .limit(limit)
             )
-            if not rows:
-                return 0
-            pairs = [(r, np.frombuffer(r.embedding or b"", dtype=np.float32)) for r in rows]
-            ingestor.placer.place(session, pairs, now, ingestor.embedder.model_name)
-            return len(rows)
+        )
+        if not rows:
+            return 0
+        pairs = [(r, np.frombuffer(r.embedding or b"", dtype=np.float32)) for r in rows]
+        ingestor.placer.place(session, pairs, now, ingestor.embedder.model_name)
+        return len(rows)
 
     def fail_exhausted(self, now: datetime) -> int:
         """Mark pending articles whose attempts are used up and lease expired as failed."""

@@ -27,7 +27,10 @@ class Worker:
         claimed = self.queue.claim(now)
         if claimed:
             self.queue.embed_claimed(claimed, now)
-        return len(claimed) + self.queue.group_embedded(datetime.now(UTC))
+        # While there is more to embed, queueing behind another worker's grouping
+        # would leave this worker's model idle: group only if nobody else is.
+        grouped = self.queue.group_embedded(datetime.now(UTC), wait=not claimed)
+        return len(claimed) + grouped
 
     def run(self) -> None:
         while not self.stopping.is_set():

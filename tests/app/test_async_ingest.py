@@ -18,11 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.config import Settings
+from app.db import lock_writes
 from app.main import create_app
 from app.models import Article, ArticleStatus, Outlet
 from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
-from app.state import ServiceState
+from app.state import ServiceState, embed_threads
 from embeddings.sentence import SentenceTransformerEmbedder
 from tests.conftest import as_payload, shared_rows
 
@@ -217,3 +218,53 @@ def test_parallel_posts_bringing_the_same_new_outlets_all_succeed(
         with state.db.session() as session:
             assert session.scalar(select(func.count()).select_from(Outlet)) == 5
             assert session.scalar(select(func.count()).select_from(Article)) == 40
+
+
+def test_a_worker_embeds_on_while_another_is_grouping(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    state = ServiceState.start(_async(settings, in_process_worker=False, worker_batch=2), embedder)
+    holding, release = threading.Event(), threading.Event()
+
+    def another_grouper() -> None:
+        # What a grouping step elsewhere holds: this process's grouping lock and,
+        # on PostgreSQL, the write lock every host's grouping step takes.
+        with state.ingestor.runtime.lock, state.db.session() as session:
+            lock_writes(session)
+            holding.set()
+            release.wait(60)
+
+    try:
+        now = datetime.now(UTC)
+        rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:4]]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        state.queue.accept(batch, now)
+        worker = Worker(state.queue, 0.01)
+        holder = threading.Thread(target=another_grouper)
+        holder.start()
+        assert holding.wait(30)
+        rounds = threading.Thread(target=lambda: [worker.run_once() for _ in range(2)])
+        rounds.start()
+        rounds.join(120)
+        stalled = rounds.is_alive()
+        counts = _counts(state)
+        release.set()
+        holder.join(30)
+        rounds.join(30)
+        assert not stalled, "the worker waited for the other grouping step"
+        assert counts == {ArticleStatus.embedded: 4}
+        # Nothing left to embed: now it waits its turn and groups everything.
+        while worker.run_once():
+            pass
+        assert _counts(state) == {ArticleStatus.grouped: 4}
+    finally:
+        release.set()
+        state.close()
+
+
+def test_worker_processes_of_one_host_share_its_cores() -> None:
+    cores = len(os.sched_getaffinity(0))
+    assert embed_threads(Settings(worker_processes=1)) == cores
+    assert embed_threads(Settings(worker_processes=2)) == max(1, cores // 2)
+    assert embed_threads(Settings(worker_processes=4 * cores)) == 1
+    assert embed_threads(Settings(embed_threads=3, worker_processes=2)) == 3
