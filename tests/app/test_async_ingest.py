@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from app.config import Settings
 from app.db import lock_writes
 from app.main import create_app
-from app.models import Article, ArticleStatus, Outlet
+from app.models import Article, ArticleStatus, Outlet, Term
 from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
 from app.state import ServiceState, embed_threads
@@ -268,3 +268,30 @@ def test_worker_processes_of_one_host_share_its_cores() -> None:
     assert embed_threads(Settings(worker_processes=2)) == max(1, cores // 2)
     assert embed_threads(Settings(worker_processes=4 * cores)) == 1
     assert embed_threads(Settings(embed_threads=3, worker_processes=2)) == 3
+
+
+def test_labels_count_the_grouped_articles_not_the_pending_ones(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    state = ServiceState.start(_async(settings, in_process_worker=False), embedder)
+
+    def documents() -> int | None:
+        with state.db.session() as session:
+            return session.scalar(select(Term.df).where(Term.term == ""))
+
+    try:
+        now = datetime.now(UTC)
+        rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:8]]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        worker = Worker(state.queue, 0.01)
+        state.queue.accept(batch[:5], now)
+        while worker.run_once():
+            pass
+        state.queue.accept(batch[5:], now)
+        assert documents() == 5
+        while worker.run_once():
+            pass
+        assert documents() == 8
+        assert _counts(state) == {ArticleStatus.grouped: 8}
+    finally:
+        state.close()
