@@ -16,6 +16,7 @@ from threadpoolctl import threadpool_limits
 from app.config import Settings
 from app.db import Database
 from app.services.grouping import GroupingRuntime
+from app.services.discovery import Discovery, DiscoveryThread
 from app.services.ingest import Ingestor
 from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex
@@ -35,6 +36,7 @@ class ServiceState:
     queue: ArticleQueue
     centroids: CentroidIndex
     worker: Worker | None = None
+    discovery: DiscoveryThread | None = None
     # Synchronous POSTs waiting for the model; beyond the limit they get a 503.
     waiting: threading.BoundedSemaphore = field(
         default_factory=lambda: threading.BoundedSemaphore(1)
@@ -46,7 +48,8 @@ class ServiceState:
     ) -> ServiceState:
         """Connect, migrate, load the model and rebuild the live grouper.
 
-        With ``serve`` and asynchronous ingest, also start the in-process worker.
+        With ``serve`` and asynchronous ingest, also start the in-process worker; with
+        ``serve``, the batch discovery thread (unless its interval is 0).
         """
         # Grouping multiplies small matrices many times a second: threaded BLAS only
         # adds contention there (measured 9.6 ms vs 0.5 ms for 10k storylines on a
@@ -82,9 +85,15 @@ class ServiceState:
         if serve and settings.async_ingest and settings.in_process_worker:
             state.worker = Worker(queue, settings.worker_poll_seconds)
             state.worker.start()
+        if serve and settings.discovery_interval_seconds > 0:
+            discovery = Discovery(settings, db, runtime)
+            state.discovery = DiscoveryThread(discovery, settings.discovery_interval_seconds)
+            state.discovery.start()
         return state
 
     def close(self) -> None:
+        if self.discovery is not None:
+            self.discovery.stop()
         if self.worker is not None:
             self.worker.stop()
         self.db.dispose()

@@ -23,6 +23,10 @@ from app.db import scratch_database
 from app.main import create_app
 from embeddings.sentence import SentenceTransformerEmbedder
 
+# Background discovery would repair storylines in the middle of tests that assert them;
+# tests that exercise it start it themselves.
+os.environ.setdefault("STORYLINE_DISCOVERY_INTERVAL_SECONDS", "0")
+
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 POSTGRES_URL = os.environ.get(
     "STORYLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -1,0 +1,215 @@
+"""Batch discovery in the service: repair the recent window without stalling ingestion.
+
+A run takes a snapshot of the recent window (articles of unmerged storylines within
+``discovery_window_days`` of stream time, at most ``discovery_max_articles``,
+newest first), computes splits and merges with :func:`clustering.discovery.discover`
+holding no lock, then applies them in one short transaction under the grouping
+lock. A proposal whose storylines changed meanwhile (an article joined one,
+another run merged it) is skipped; the next run sees the new state. Splits and
+merges go through :mod:`app.services.lineage`, so ids keep their meaning and
+every change is recorded with its reason. The in-memory grouper is then rebuilt
+from the database.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from app.config import Settings
+from app.db import Database, lock_writes
+from app.models import Article, ArticleStatus, Storyline, StorylineStatus
+from app.services.changes import ChangeRecorder
+from app.services.grouping import GroupingRuntime
+from app.services.lineage import merge_storylines, split_storyline
+from clustering.discovery import (
+    DiscoveryConfig,
+    MergeProposal,
+    Proposals,
+    SplitProposal,
+    WindowArticle,
+    discover,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class DiscoveryReport:
+    """What one run looked at and changed."""
+
+    articles: int
+    splits: int
+    merges: int
+    skipped: int
+    seconds: float  # whole run
+    locked_seconds: float  # of which the grouping lock was held
+
+
+class Discovery:
+    """Runs discovery over the recent window of one database."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database,
+        runtime: GroupingRuntime,
+        config: DiscoveryConfig | None = None,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.runtime = runtime
+        self.config = config or DiscoveryConfig()
+        self.seen_seq = -1  # highest group_seq at the last run
+
+    def due(self) -> bool:
+        """True when something was grouped since the last run."""
+        with self.db.session() as session:
+            return (session.scalar(select(func.max(Article.group_seq))) or 0) != self.seen_seq
+
+    def run(self, now: datetime | None = None) -> DiscoveryReport:
+        started = time.perf_counter()
+        with self.db.session() as session:
+            window, seq = self.snapshot(session)
+        proposals = discover(window, self.config)
+        self.seen_seq = seq
+        if not proposals.splits and not proposals.merges:
+            return DiscoveryReport(len(window), 0, 0, 0, time.perf_counter() - started, 0.0)
+        locked = time.perf_counter()
+        with self.db.session() as session:
+            splits, merges, skipped = self.apply(session, proposals, now or datetime.now(UTC))
+        done = time.perf_counter()
+        report = DiscoveryReport(
+            len(window), splits, merges, skipped, done - started, done - locked
+        )
+        log.info("discovery: %s", report)
+        return report
+
+    def snapshot(self, session: Session) -> tuple[list[WindowArticle], int]:
+        """The window's articles and the highest group_seq when it was read."""
+        seq = session.scalar(select(func.max(Article.group_seq))) or 0
+        latest = session.scalar(select(func.max(Storyline.last_published_at)))
+        if latest is None:
+            return [], seq
+        since = latest - timedelta(days=self.settings.discovery_window_days)
+        # Dormant storylines count too: the window's time bound is what limits the work.
+        live = select(Storyline.id).where(Storyline.status != StorylineStatus.merged)
+        rows = session.execute(
+            select(
+                Article.id,
+                Article.storyline_id,
+                Article.embedding,
+                Article.title,
+                Article.body,
+                Article.published_at,
+            )
+            .where(
+                Article.status == ArticleStatus.grouped,
+                Article.storyline_id.in_(live),
+                Article.effective_at >= since,
+                Article.group_seq <= seq,
+            )
+            .order_by(Article.group_seq.desc())
+            .limit(self.settings.discovery_max_articles)
+        )
+        window = [
+            WindowArticle(
+                key=article_id,
+                storyline=storyline_id,
+                vector=np.frombuffer(embedding, dtype=np.float32),
+                title=title,
+                body=body,
+                timestamp=None if published is None else published.timestamp(),
+            )
+            for article_id, storyline_id, embedding, title, body, published in rows
+            if embedding is not None and storyline_id is not None
+        ]
+        return window, seq
+
+    def apply(self, session: Session, proposals: Proposals, now: datetime) -> tuple[int, int, int]:
+        """Apply what still holds; returns (splits, merges, skipped). Rebuilds the grouper."""
+        runtime = self.runtime
+        splits = merges = skipped = 0
+        with runtime.lock:
+            lock_writes(session)
+            runtime.catch_up(session)
+            changes = ChangeRecorder()
+            for split in proposals.splits:
+                if not _split_holds(session, split):
+                    skipped += 1
+                    continue
+                for part in split.parts:
+                    split_storyline(session, split.storyline, part, _reason(split), now, changes)
+                splits += 1
+            for merge in proposals.merges:
+                if not _merge_holds(session, merge):
+                    skipped += 1
+                    continue
+                merge_storylines(session, merge.storylines, _reason(merge), now, changes)
+                merges += 1
+            changes.flush(session, now)
+            session.commit()
+            runtime.rebuild(session)
+        return splits, merges, skipped
+
+
+def _split_holds(session: Session, split: SplitProposal) -> bool:
+    storyline = session.get(Storyline, split.storyline)
+    if storyline is None or storyline.status == StorylineStatus.merged:
+        return False
+    moving = [key for part in split.parts for key in part]
+    still = session.scalar(
+        select(func.count(Article.id)).where(
+            Article.id.in_(moving), Article.storyline_id == split.storyline
+        )
+    )
+    return still == len(moving) and storyline.article_count > len(moving)
+
+
+def _merge_holds(session: Session, merge: MergeProposal) -> bool:
+    rows = [session.get(Storyline, i) for i in merge.storylines]
+    return all(r is not None and r.status != StorylineStatus.merged for r in rows)
+
+
+def _reason(proposal: SplitProposal | MergeProposal) -> str:
+    if isinstance(proposal, SplitProposal):
+        return (
+            f"discovery: average similarity across the parts {proposal.cohesion:.3f} "
+            f"is below {proposal.threshold:.3f}"
+        )
+    return (
+        f"discovery: average similarity between the storylines {proposal.similarity:.3f} "
+        f"reaches {proposal.threshold:.3f}"
+    )
+
+
+class DiscoveryThread:
+    """Runs :class:`Discovery` every ``interval`` seconds while something new was grouped."""
+
+    def __init__(self, discovery: Discovery, interval: float) -> None:
+        self.discovery = discovery
+        self.interval = interval
+        self.stop_event = threading.Event()
+        self.thread = threading.Thread(target=self._loop, name="storyline-discovery", daemon=True)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.stop_event.set()
+        self.thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self.stop_event.wait(self.interval):
+            try:
+                if self.discovery.due():
+                    self.discovery.run()
+            except Exception:  # a failed run must not end the thread; the next one retries
+                log.exception("discovery run failed")
