@@ -78,6 +78,22 @@ def test_truncation_and_batching_match_torch_on_long_text(
     assert float(short.embed([long_text])[0] @ fp32.embed([long_text])[0]) < 0.999
 
 
+def test_long_texts_split_into_bounded_batches_without_reordering_rows(
+    onnx_dir: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # Twelve texts at the 256-token limit exceed one batch's token budget (eight
+    # of them), interleaved with short ones that all fit in one batch.
+    longs = [
+        " ".join(f"item{k}-{i} in report {k} on harbour dredging" for i in range(80))
+        for k in range(12)
+    ]
+    shorts = [f"brief note {k} on the weather" for k in range(12)]
+    texts = [t for pair in zip(longs, shorts, strict=True) for t in pair]
+    fp32 = OnnxEmbedder(onnx_dir, weights="fp32", batch_size=64)
+    cosines = (fp32.embed(texts) * embedder.embed(texts)).sum(axis=1)
+    assert cosines.min() >= 0.9999, cosines
+
+
 def test_similar_texts_are_closer_than_unrelated(onnx_embedder: OnnxEmbedder) -> None:
     a, b, c = onnx_embedder.embed(
         ["Earthquake shakes Tokyo", "Strong quake hits Japan's capital", "Recipe for apple pie"]
