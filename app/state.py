@@ -15,8 +15,8 @@ from threadpoolctl import threadpool_limits
 
 from app.config import Settings
 from app.db import Database
-from app.services.grouping import GroupingRuntime
 from app.services.discovery import Discovery, DiscoveryThread
+from app.services.grouping import GroupingRuntime
 from app.services.ingest import Ingestor
 from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex

@@ -52,11 +52,17 @@ class BoilerplateLines:
     def __len__(self) -> int:
         return len(self.lines_)
 
-    def is_furniture(self, line: str) -> bool:
+    def line_key(self, line: str) -> int | None:
+        """The stable key of ``line``, None for a line too short to judge."""
         folded = _fold(line)
-        if len(folded) < self.min_chars:
-            return False
-        seen = self.lines_.get(_key(folded))
+        return _key(folded) if len(folded) >= self.min_chars else None
+
+    def is_furniture(self, line: str) -> bool:
+        key = self.line_key(line)
+        return key is not None and self.is_furniture_key(key)
+
+    def is_furniture_key(self, key: int) -> bool:
+        seen = self.lines_.get(key)
         if seen is None:
             return False
         count, first, last = seen
@@ -75,6 +81,10 @@ class BoilerplateLines:
     def observe(self, body: str, timestamp: float | None) -> None:
         """Count each distinct line of ``body`` once, at ``timestamp`` (None: undated)."""
         keys = {_key(f) for f in map(_fold, body.split("\n")) if len(f) >= self.min_chars}
+        self.observe_keys(keys, timestamp)
+
+    def observe_keys(self, keys: set[int], timestamp: float | None) -> None:
+        """:meth:`observe` for an article whose distinct line keys are already known."""
         for key in keys:
             seen = self.lines_.get(key)
             if seen is None:

@@ -105,11 +105,16 @@ class DiscoveryConfig:
     max_split_size: int = 2000
 
 
-def discover(articles: Sequence[WindowArticle], config: DiscoveryConfig) -> Proposals:
-    """Splits and merges for the window ``articles`` (any order)."""
+def discover(
+    articles: Sequence[WindowArticle], config: DiscoveryConfig, cache: TermCache | None = None
+) -> Proposals:
+    """Splits and merges for the window ``articles`` (any order).
+
+    ``cache`` carries per-article work over to the next run on a similar window.
+    """
     if len(articles) < config.min_window:
         return Proposals()  # too few to tell what unrelated articles look like
-    lexical = lexical_vectors(articles)
+    lexical = lexical_vectors(articles, cache)
     dense = np.stack([a.vector for a in articles]).astype(np.float32)
     if config.relative:
         owners = np.array([a.storyline for a in articles])
@@ -157,21 +162,86 @@ def background(
     return float(sim.mean()), max(float(sim.std()), 1e-3)
 
 
-def lexical_vectors(articles: Sequence[WindowArticle]) -> sparse.csr_matrix:
+class TermCache:
+    """Per-article pieces that stay the same from one run to the next.
+
+    Discovery runs every minute over a window that changes by a few articles;
+    splitting bodies into lines, hashing them and counting terms is most of a
+    run's cost, so each article's line keys and its term ids and weights (for
+    the set of lines that survived the furniture cut) are kept, the oldest
+    dropped past ``capacity``. Term ids come from a vocabulary shared by the
+    entries, started afresh when it outgrows ``max_vocabulary``. Results are the
+    same as without a cache.
+    """
+
+    def __init__(self, capacity: int = 50_000, max_vocabulary: int = 2_000_000) -> None:
+        self.capacity = capacity
+        self.max_vocabulary = max_vocabulary
+        self.entries: dict[int, _Entry] = {}
+        self.vocabulary: dict[str, int] = {}
+
+    def entry(self, article: WindowArticle, furniture: BoilerplateLines) -> _Entry:
+        found = self.entries.pop(article.key, None)  # re-inserted: most recent last
+        if found is None:
+            lines = article.body.split("\n")
+            found = _Entry(lines, [furniture.line_key(line) for line in lines])
+        self.entries[article.key] = found
+        if len(self.entries) > self.capacity:
+            del self.entries[next(iter(self.entries))]
+        return found
+
+    def terms(self, entry: _Entry, title: str, kept: tuple[int, ...]) -> _Entry:
+        """``entry`` with term ids and weights for the lines ``kept``."""
+        if kept != entry.kept:
+            body = "\n".join(entry.lines[n] for n in kept)
+            counted = article_terms(title, body)
+            vocab = self.vocabulary
+            entry.ids = np.fromiter(
+                (vocab.setdefault(t, len(vocab)) for t in counted), np.int64, len(counted)
+            )
+            entry.weights = np.fromiter(counted.values(), np.float64, len(counted))
+            entry.kept = kept
+        return entry
+
+    def trim(self) -> None:
+        """Forget every term id once the vocabulary is too large (ids then restart)."""
+        if len(self.vocabulary) > self.max_vocabulary:
+            self.vocabulary = {}
+            for e in self.entries.values():
+                e.kept = None
+
+
+@dataclass(slots=True)
+class _Entry:
+    lines: list[str]
+    keys: list[int | None]
+    kept: tuple[int, ...] | None = None
+    ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    weights: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
+
+
+def lexical_vectors(
+    articles: Sequence[WindowArticle], cache: TermCache | None = None
+) -> sparse.csr_matrix:
     """Unit tf-idf rows over the window, furniture lines removed, idf from the window."""
     furniture = BoilerplateLines()
-    timeline = sorted(range(len(articles)), key=lambda i: _time_key(articles[i]))
-    for i in timeline:
-        furniture.observe(articles[i].body, articles[i].timestamp)
-    vocab: dict[str, int] = {}
-    indptr, indices, values = [0], [], []
-    for a in articles:
-        terms = article_terms(a.title, furniture.cut(a.body))
-        for term, weight in terms.items():
-            indices.append(vocab.setdefault(term, len(vocab)))
-            values.append(weight)
-        indptr.append(len(indices))
-    shape = (len(articles), max(len(vocab), 1))
+    cache = cache or TermCache(capacity=len(articles))
+    cache.trim()
+    entries = [cache.entry(a, furniture) for a in articles]
+    for i in sorted(range(len(articles)), key=lambda i: _time_key(articles[i])):
+        keys = {k for k in entries[i].keys if k is not None}
+        furniture.observe_keys(keys, articles[i].timestamp)
+    rows = []
+    for a, entry in zip(articles, entries, strict=True):
+        kept = tuple(
+            n for n, k in enumerate(entry.keys) if k is None or not furniture.is_furniture_key(k)
+        )
+        rows.append(cache.terms(entry, a.title, kept))
+    lengths = np.fromiter((e.ids.size for e in rows), np.int64, len(rows))
+    indptr = np.concatenate([[0], np.cumsum(lengths)])
+    indices = np.concatenate([e.ids for e in rows]) if rows else np.zeros(0, np.int64)
+    values = np.concatenate([e.weights for e in rows]) if rows else np.zeros(0)
+    shape = (len(articles), max(len(cache.vocabulary), 1))
     tf = sparse.csr_matrix((values, indices, indptr), shape=shape, dtype=np.float64)
     df = np.bincount(tf.indices, minlength=shape[1])
     idf = np.log((1.0 + shape[0]) / (1.0 + df)) + 1.0
@@ -242,7 +312,9 @@ def _merges(
     l_mean = (means @ lexical).tocsr()
     spans = np.array([_span(articles, rows) for _, rows in kept])  # (n, 2), nan if undated
     # Neighbours by dense mean: the blended score cannot be high when the dense part is low.
-    d_unit = d_mean / np.maximum(np.linalg.norm(d_mean, axis=1, keepdims=True), 1e-12)
+    d_unit = (d_mean / np.maximum(np.linalg.norm(d_mean, axis=1, keepdims=True), 1e-12)).astype(
+        np.float32
+    )
     k = min(config.merge_neighbours, len(kept) - 1)
     found: set[tuple[int, int]] = set()
     for start in range(0, len(kept), 1024):

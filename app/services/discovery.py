@@ -34,6 +34,7 @@ from clustering.discovery import (
     MergeProposal,
     Proposals,
     SplitProposal,
+    TermCache,
     WindowArticle,
     discover,
 )
@@ -68,6 +69,7 @@ class Discovery:
         self.runtime = runtime
         self.config = config or DiscoveryConfig()
         self.seen_seq = -1  # highest group_seq at the last run
+        self.cache = TermCache(capacity=2 * settings.discovery_max_articles)
 
     def due(self) -> bool:
         """True when something was grouped since the last run."""
@@ -78,7 +80,7 @@ class Discovery:
         started = time.perf_counter()
         with self.db.session() as session:
             window, seq = self.snapshot(session)
-        proposals = discover(window, self.config)
+        proposals = discover(window, self.config, self.cache)
         self.seen_seq = seq
         if not proposals.splits and not proposals.merges:
             return DiscoveryReport(len(window), 0, 0, 0, time.perf_counter() - started, 0.0)

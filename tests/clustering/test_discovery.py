@@ -107,3 +107,29 @@ def test_coherent_storylines_and_small_windows_are_left_alone() -> None:
     tiny = _story(rng, rng.normal(size=384), FLOOD, range(5), storyline=1, day=1)
     tiny += _story(rng, rng.normal(size=384), AUCTION, range(5, 10), storyline=1, day=2)
     assert discover(tiny, DiscoveryConfig()).splits == []
+
+
+def test_the_term_cache_changes_nothing_but_the_cost() -> None:
+    from clustering.discovery import TermCache, lexical_vectors
+
+    rng = np.random.default_rng(5)
+    window = _window(rng, 120)
+    window += _story(rng, rng.normal(size=384), FLOOD, range(1000, 1006), storyline=1, day=5)
+    # Furniture that only becomes furniture once the later articles are seen.
+    late = [
+        WindowArticle(
+            3000 + n,
+            3000 + n,
+            a.vector,
+            a.title,
+            f"{a.body}\nSubscribe to our alerts.",
+            T0 + (2 + 4 * n) * DAY,
+        )
+        for n, a in enumerate(window[:3])
+    ]
+    cache = TermCache()
+    first = lexical_vectors(window, cache)
+    assert (first != lexical_vectors(window)).nnz == 0
+    grown = window + late
+    again = lexical_vectors(grown, cache)
+    assert abs(again - lexical_vectors(grown)).max() < 1e-12
