@@ -98,7 +98,7 @@ class DiscoveryConfig:
     relative: bool = True
     background_pairs: int = 4000
     min_window: int = 100
-    merge_floor: float = 0.25
+    merge_floor: float = 0.15
     merge_gap_days: float = 7.0
     merge_neighbours: int = 8
     min_split_size: int = 3
