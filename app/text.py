@@ -35,8 +35,11 @@ def clean_text(raw: str) -> str:
         text = _TAG.sub(" ", text)
     text = html.unescape(text)
     text = _MARKDOWN_LINK.sub(r"\1", text)
-    text = ftfy.fix_text(text, normalization="NFC")
-    text = unicodedata.normalize("NFC", text)
+    # Plain ASCII has no mojibake to repair, and ftfy is the costly step; "&" still
+    # goes through it, which undoes entities escaped many times over ("&amp;amp;").
+    if not text.isascii() or "&" in text:
+        text = ftfy.fix_text(text, normalization="NFC")
+        text = unicodedata.normalize("NFC", text)
     text = _CONTROL.sub("", text)
     text = _SPACES.sub(" ", text)
     lines = [line.strip() for line in text.split("\n")]
