@@ -77,7 +77,7 @@ def database(kind: str, postgres_url: str, prefill: int) -> Iterator[str]:
         scratch_database(kind, postgres_url, Path(tmp)) as url,
     ):
         if prefill:
-            from benchmarks.queries import build
+            from queries import build  # the sibling script: its synthetic store
 
             engine = make_engine(url)
             migrate(engine)
@@ -154,11 +154,21 @@ def post_all(base: str, batches: list[list[dict[str, Any]]], clients: int) -> li
                 with lock:
                     latencies.append(elapsed)
 
-    threads = [threading.Thread(target=client) for _ in range(clients)]
+    failures: list[BaseException] = []
+
+    def guarded() -> None:
+        try:
+            client()
+        except Exception as exc:  # re-raised below: a refused POST ends the run
+            failures.append(exc)
+
+    threads = [threading.Thread(target=guarded) for _ in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
+    if failures:
+        raise failures[0]
     return latencies
 
 

@@ -180,6 +180,12 @@ def build(
         for chunk in range(0, len(change_rows), 5000):
             conn.execute(insert(StorylineChange), change_rows[chunk : chunk + 5000])
     with engine.begin() as conn:
+        if engine.dialect.name == "postgresql":
+            # Rows went in with explicit ids: move the sequences past them, so
+            # articles ingested afterwards get fresh ids.
+            for table in ("outlet", "storyline", "article"):
+                sequence = f"pg_get_serial_sequence('{table}', 'id')"
+                conn.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))
         conn.execute(text("ANALYZE"))
     return sizes
 
