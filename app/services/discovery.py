@@ -7,8 +7,8 @@ holding no lock, then applies them in one short transaction under the grouping
 lock. A proposal whose storylines changed meanwhile (an article joined one,
 another run merged it) is skipped; the next run sees the new state. Splits and
 merges go through :mod:`app.services.lineage`, so ids keep their meaning and
-every change is recorded with its reason. The in-memory grouper is then rebuilt
-from the database.
+every change is recorded with its reason. The in-memory grouper follows merges
+at once and is rebuilt for splits off the lock, then swapped in.
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database, lock_writes
-from app.models import Article, ArticleStatus, Storyline, StorylineStatus
+from app.models import Article, ArticleStatus, Storyline, StorylineEvent, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
 from app.services.lineage import merge_storylines, split_storyline
@@ -69,6 +69,7 @@ class Discovery:
         self.runtime = runtime
         self.config = config or DiscoveryConfig()
         self.seen_seq = -1  # highest group_seq at the last run
+        self.locked_seconds = 0.0  # grouping lock held by the last apply
         self.cache = TermCache(capacity=2 * settings.discovery_max_articles)
 
     def due(self) -> bool:
@@ -84,12 +85,11 @@ class Discovery:
         self.seen_seq = seq
         if not proposals.splits and not proposals.merges:
             return DiscoveryReport(len(window), 0, 0, 0, time.perf_counter() - started, 0.0)
-        locked = time.perf_counter()
         with self.db.session() as session:
             splits, merges, skipped = self.apply(session, proposals, now or datetime.now(UTC))
         done = time.perf_counter()
         report = DiscoveryReport(
-            len(window), splits, merges, skipped, done - started, done - locked
+            len(window), splits, merges, skipped, done - started, self.locked_seconds
         )
         log.info("discovery: %s", report)
         return report
@@ -136,13 +136,22 @@ class Discovery:
         return window, seq
 
     def apply(self, session: Session, proposals: Proposals, now: datetime) -> tuple[int, int, int]:
-        """Apply what still holds; returns (splits, merges, skipped). Rebuilds the grouper."""
+        """Apply what still holds; returns (splits, merges, skipped).
+
+        The grouping lock is held only for the writes: merges are folded into the
+        live grouper at once, and the grouper that knows the splits is rebuilt
+        off the lock and swapped in (:meth:`GroupingRuntime.refresh`). Until then
+        the old one may still offer a split storyline's parent, which is a live
+        storyline, so nothing is placed wrongly for good.
+        """
         runtime = self.runtime
         splits = merges = skipped = 0
         with runtime.lock:
+            locked = time.perf_counter()
             lock_writes(session)
             runtime.catch_up(session)
             changes = ChangeRecorder()
+            folded: list[tuple[int, int]] = []
             for split in proposals.splits:
                 if not _split_holds(session, split):
                     skipped += 1
@@ -154,11 +163,18 @@ class Discovery:
                 if not _merge_holds(session, merge):
                     skipped += 1
                     continue
-                merge_storylines(session, merge.storylines, _reason(merge), now, changes)
+                target = merge_storylines(session, merge.storylines, _reason(merge), now, changes)
+                folded += [(s, target) for s in merge.storylines if s != target]
                 merges += 1
             changes.flush(session, now)
             session.commit()
-            runtime.rebuild(session)
+            for source, target in folded:
+                runtime.grouper.merge(source, target)
+            # This process accounts for its own lineage events; others rebuild on seeing them.
+            runtime.lineage_seen = session.scalar(select(func.max(StorylineEvent.id))) or 0
+            self.locked_seconds = time.perf_counter() - locked
+        if splits:
+            runtime.refresh(self.db)
         return splits, merges, skipped
 
 

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import lock_writes
+from app.db import Database, lock_writes
 from app.models import Article, ChangeKind, Storyline, StorylineEvent, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
@@ -70,19 +70,47 @@ class GroupingRuntime:
             self.retire_silent(session, changes)
             changes.flush(session, datetime.now(UTC))
             session.commit()
-            live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
-            rows = session.scalars(
-                select(Article)
-                .where(Article.storyline_id.in_(live), Article.group_seq <= self.synced_seq)
-                .order_by(Article.group_seq)
-                .execution_options(yield_per=1000)
-            )
-            count = 0
-            for article in rows:
-                self.grouper.add(article_item(article), _storyline_of(article))
-                count += 1
-            session.expunge_all()
-            return count
+            return self._replay(session, self.grouper, self.synced_seq)
+
+    def refresh(self, db: Database) -> int:
+        """Rebuild the grouper off the lock, then swap it in; returns articles replayed.
+
+        The replay, the slow part, reads a snapshot up to the current ``group_seq``
+        while placements go on with the old grouper; under the lock the new one
+        catches up with what was placed meanwhile and replaces it. Should the
+        lineage move during the replay, it falls back to :meth:`rebuild`.
+        """
+        fresh = make_grouper(self.settings)
+        with db.session() as session:
+            seq = session.scalar(select(func.max(Article.group_seq))) or 0
+            lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0
+            count = self._replay(session, fresh, seq)
+        with self.lock, db.session() as session:
+            lock_writes(session)
+            now_lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0
+            if now_lineage != lineage:
+                return self.rebuild(session)
+            self.grouper = fresh
+            self.synced_seq = seq
+            self.lineage_seen = lineage
+            self.catch_up(session)
+            session.commit()
+        return count
+
+    def _replay(self, session: Session, grouper: OnlineGrouper, seq: int) -> int:
+        live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
+        rows = session.scalars(
+            select(Article)
+            .where(Article.storyline_id.in_(live), Article.group_seq <= seq)
+            .order_by(Article.group_seq)
+            .execution_options(yield_per=1000)
+        )
+        count = 0
+        for article in rows:
+            grouper.add(article_item(article), _storyline_of(article))
+            count += 1
+        session.expunge_all()
+        return count
 
     def catch_up(self, session: Session) -> None:
         """Fold in what other processes grouped; call holding the lock and the write lock."""

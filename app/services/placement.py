@@ -86,6 +86,9 @@ class Placer:
         storyline = None
         if decision.storyline is not None:
             storyline = session.get(Storyline, decision.storyline)
+            # A grouper a step behind a merge may name the absorbed storyline: follow it.
+            while storyline is not None and storyline.merged_into is not None:
+                storyline = session.get(Storyline, storyline.merged_into)
         is_new = storyline is None
         if storyline is None:
             storyline = _open_storyline(session, row.effective_at, vector, now)
