@@ -18,7 +18,7 @@ from tests.conftest import shared_rows
 JSON_KEYS = {
     "file", "articles", "bcubed_p", "bcubed_r", "bcubed_f1", "pair_p", "pair_r", "pair_f1",
     "ami", "ari", "gold_stories", "pred_stories", "articles_per_s",
-    "grouping_ms_per_article", "method_ms_per_article",
+    "grouping_ms_per_article", "method_ms_per_article", "discovery_ms_per_article",
 }  # fmt: skip
 
 
