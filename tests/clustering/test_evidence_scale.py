@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 from threadpoolctl import threadpool_limits
 
@@ -28,22 +26,21 @@ def random_items(n: int, seed: int, t0: float = T0, span_days: float = 20.0) -> 
     return out
 
 
-def test_decide_stays_fast_with_ten_thousand_live_storylines() -> None:
+def test_ten_thousand_live_storylines_are_shortlisted_not_all_scored() -> None:
+    # Speed itself is measured by benchmarks (grouping_dev ms/article, storyline eval);
+    # what a test can hold is the bound that keeps decide cheap: a short candidate list.
     g = EvidenceGrouper()
     for k, it in enumerate(random_items(10_000, seed=1)):
         g.add(it, k)
     assert len(g) == 10_000
     probes = random_items(50, seed=2, t0=T0 + 20 * DAY, span_days=0.1)
-    g.decide(probes[0])
-    # The service runs BLAS single-threaded: a threaded gemv over 10k rows on 2 busy
-    # cores costs 10x more than one thread (measured 9.6 ms vs 0.5 ms).
     with threadpool_limits(limits=1):
-        t0 = time.perf_counter()
         for it in probes:
+            keys, feats = g.candidates(it)
+            assert 0 < len(keys) <= g.shortlist + g.lexical_shortlist
+            assert feats.shape[0] == len(keys)
+            assert len(set(keys)) == len(keys)
             g.decide(it)
-    per_decide_ms = 1000 * (time.perf_counter() - t0) / len(probes)
-    # A few ms on a shared 2-core machine; the bound is loose against noise.
-    assert per_decide_ms < 25.0, per_decide_ms
 
 
 def test_undated_items_are_decided_and_added() -> None:
