@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -85,6 +86,29 @@ def lock_writes(session: Session) -> None:
     """
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _WRITE_LOCK_KEY})
+
+
+@contextmanager
+def exclusive_job(engine: Engine, name: str) -> Iterator[bool]:
+    """Yields True in at most one process at a time for the job ``name`` (PostgreSQL).
+
+    A session-level advisory lock on its own connection, held for the block and
+    released after, also when the block raises; False at once when another
+    process holds it. SQLite databases serve one host, so it always yields True.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    key = int.from_bytes(hashlib.blake2b(name.encode(), digest_size=4).digest(), "big")
+    with engine.connect() as conn:
+        taken = bool(conn.scalar(text("SELECT pg_try_advisory_lock(:key)"), {"key": key}))
+        conn.commit()
+        try:
+            yield taken
+        finally:
+            if taken:
+                conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": key})
+                conn.commit()
 
 
 def try_lock_writes(session: Session) -> bool:

@@ -8,7 +8,9 @@ lock. A proposal whose storylines changed meanwhile (an article joined one,
 another run merged it) is skipped; the next run sees the new state. Splits and
 merges go through :mod:`app.services.lineage`, so ids keep their meaning and
 every change is recorded with its reason. The in-memory grouper follows merges
-at once and is rebuilt for splits off the lock, then swapped in.
+at once and is rebuilt for splits off the lock, then swapped in. On PostgreSQL,
+where serve processes on several hosts share the database, one run at a time
+goes ahead (a session advisory lock); the others skip their turn.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database, lock_writes
+from app.db import Database, exclusive_job, lock_writes
 from app.models import Article, ArticleStatus, Storyline, StorylineEvent, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
@@ -78,6 +80,13 @@ class Discovery:
             return (session.scalar(select(func.max(Article.group_seq))) or 0) != self.seen_seq
 
     def run(self, now: datetime | None = None) -> DiscoveryReport:
+        """One run; skipped (an empty report) while another process runs one on the database."""
+        with exclusive_job(self.db.engine, "storyline-discovery") as mine:
+            if not mine:
+                return DiscoveryReport(0, 0, 0, 0, 0.0, 0.0)
+            return self._run(now)
+
+    def _run(self, now: datetime | None) -> DiscoveryReport:
         started = time.perf_counter()
         with self.db.session() as session:
             window, seq = self.snapshot(session)

@@ -158,3 +158,26 @@ def test_the_background_thread_repairs_without_being_asked(client: TestClient) -
     finally:
         thread.stop()
     assert any(e["kind"] == "split" and e["reason"].startswith("discovery: ") for e in lineage)
+
+
+def test_on_postgresql_one_process_at_a_time_runs_discovery(client: TestClient) -> None:
+    from app.db import exclusive_job
+
+    state = _state(client)
+    whole = _whole_story(_post_basil(client, stories=40))
+    older, newer = whole[0][0]["storyline_id"], whole[-1][0]["storyline_id"]
+    with state.db.session() as session:
+        kept = state.runtime.merge(session, [older, newer], "test: a bad join", datetime.now(UTC))
+    discovery = _discovery(state)
+    # Another host's run, holding the job on its own connection.
+    other = state.db.engine.dialect.name == "postgresql"
+    with exclusive_job(state.db.engine, "storyline-discovery") as held:
+        assert held
+        report = discovery.run()
+    assert (report.articles == 0) if other else (report.splits >= 1)
+    if other:
+        assert not any(
+            e["kind"] == "split" for e in client.get(f"/storylines/{kept}").json()["lineage"]
+        )
+        # Released: the next turn goes ahead.
+        assert discovery.run().splits >= 1
