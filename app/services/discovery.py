@@ -7,8 +7,8 @@ holding no lock, then applies them in one short transaction under the grouping
 lock. A proposal whose storylines changed meanwhile (an article joined one,
 another run merged it) is skipped; the next run sees the new state. Splits and
 merges go through :mod:`app.services.lineage`, so ids keep their meaning and
-every change is recorded with its reason. The in-memory grouper follows merges
-at once and is rebuilt for splits off the lock, then swapped in. On PostgreSQL,
+every change is recorded with its reason. The in-memory grouper is rebuilt off
+the lock, then swapped in. On PostgreSQL,
 where serve processes on several hosts share the database, one run at a time
 goes ahead (a session advisory lock); the others skip their turn.
 """
@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database, exclusive_job, lock_writes
-from app.models import Article, ArticleStatus, Storyline, StorylineEvent, StorylineStatus
+from app.models import Article, ArticleStatus, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
 from app.services.lineage import merge_storylines, split_storyline
@@ -147,20 +147,20 @@ class Discovery:
     def apply(self, session: Session, proposals: Proposals, now: datetime) -> tuple[int, int, int]:
         """Apply what still holds; returns (splits, merges, skipped).
 
-        The grouping lock is held only for the writes: merges are folded into the
-        live grouper at once, and the grouper that knows the splits is rebuilt
-        off the lock and swapped in (:meth:`GroupingRuntime.refresh`). Until then
-        the old one may still offer a split storyline's parent, which is a live
-        storyline, so nothing is placed wrongly for good.
+        The grouping lock is held only for the writes. The grouper that knows the
+        changes is then rebuilt off the lock from the live window and swapped in
+        (:meth:`GroupingRuntime.refresh`); until then the old one may offer a
+        merged storyline (placement follows ``merged_into``) or a split one's
+        parent (still live), so nothing is placed wrongly for good. No catch-up
+        under the lock either: an API process whose workers do the placing would
+        otherwise replay everything they placed since it started.
         """
         runtime = self.runtime
         splits = merges = skipped = 0
         with runtime.lock:
             locked = time.perf_counter()
             lock_writes(session)
-            runtime.catch_up(session)
             changes = ChangeRecorder()
-            folded: list[tuple[int, int]] = []
             for split in proposals.splits:
                 if not _split_holds(session, split):
                     skipped += 1
@@ -172,17 +172,14 @@ class Discovery:
                 if not _merge_holds(session, merge):
                     skipped += 1
                     continue
-                target = merge_storylines(session, merge.storylines, _reason(merge), now, changes)
-                folded += [(s, target) for s in merge.storylines if s != target]
+                merge_storylines(session, merge.storylines, _reason(merge), now, changes)
                 merges += 1
             changes.flush(session, now)
             session.commit()
-            for source, target in folded:
-                runtime.grouper.merge(source, target)
-            # This process accounts for its own lineage events; others rebuild on seeing them.
-            runtime.lineage_seen = session.scalar(select(func.max(StorylineEvent.id))) or 0
+            if splits or merges:
+                runtime.refreshing = True  # set under the lock: no placement rebuilds now
             self.locked_seconds = time.perf_counter() - locked
-        if splits:
+        if splits or merges:
             runtime.refresh(self.db)
         return splits, merges, skipped
 

@@ -57,6 +57,7 @@ class GroupingRuntime:
         self.stream_time: datetime | None = None
         self.synced_seq = 0  # highest group_seq folded into the grouper
         self.lineage_seen = 0  # highest storyline_event id accounted for
+        self.refreshing = False  # a refresh() is replaying; see catch_up
 
     def rebuild(self, session: Session) -> int:
         """Replay the articles of live storylines in grouping order; returns how many."""
@@ -80,22 +81,27 @@ class GroupingRuntime:
         catches up with what was placed meanwhile and replaces it. Should the
         lineage move during the replay, it falls back to :meth:`rebuild`.
         """
-        fresh = make_grouper(self.settings)
-        with db.session() as session:
-            seq = session.scalar(select(func.max(Article.group_seq))) or 0
-            lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0
-            count = self._replay(session, fresh, seq)
-        with self.lock, db.session() as session:
-            lock_writes(session)
-            now_lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0
-            if now_lineage != lineage:
-                return self.rebuild(session)
-            self.grouper = fresh
-            self.synced_seq = seq
-            self.lineage_seen = lineage
-            self.catch_up(session)
-            session.commit()
-        return count
+        self.refreshing = True
+        try:
+            fresh = make_grouper(self.settings)
+            with db.session() as session:
+                seq = session.scalar(select(func.max(Article.group_seq))) or 0
+                lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0
+                count = self._replay(session, fresh, seq)
+            with self.lock, db.session() as session:
+                lock_writes(session)
+                self.refreshing = False
+                now_lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0
+                if now_lineage != lineage:
+                    return self.rebuild(session)
+                self.grouper = fresh
+                self.synced_seq = seq
+                self.lineage_seen = lineage
+                self.catch_up(session)
+                session.commit()
+            return count
+        finally:
+            self.refreshing = False
 
     def _replay(self, session: Session, grouper: OnlineGrouper, seq: int) -> int:
         live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
@@ -115,7 +121,10 @@ class GroupingRuntime:
     def catch_up(self, session: Session) -> None:
         """Fold in what other processes grouped; call holding the lock and the write lock."""
         lineage = session.scalar(select(func.coalesce(func.max(StorylineEvent.id), 0))) or 0
-        if lineage > self.lineage_seen:
+        # While refresh() replays off the lock, the old grouper stays in use: its
+        # storylines are at worst a merged one (placement follows merged_into) or a
+        # split one's parent (still live), so no rebuild under the lock meanwhile.
+        if lineage > self.lineage_seen and not self.refreshing:
             self.rebuild(session)
             lock_writes(session)  # rebuild committed, which released the write lock
             return
