@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -27,16 +27,16 @@ _IN_CHUNK = 500
 _DOCUMENTS = ""
 
 
-def count_terms(session: Session, texts: Iterable[tuple[str, str]]) -> None:
-    """Add one document's worth of its terms, per (title, body), to the stream's frequencies.
+def count_term_sets(session: Session, term_sets: Iterable[set[str]]) -> None:
+    """Add each article's :func:`tracked_terms` once to the stream's frequencies.
 
     Call once per batch of newly grouped articles, after they are flushed.
     """
     counts: Counter[str] = Counter()
     documents = 0
-    for title, body in texts:
+    for terms in term_sets:
         documents += 1
-        counts.update(t[:128] for t in tracked_terms(title, body) if t)
+        counts.update(t[:128] for t in terms if t)
     if not documents:
         return
     _count_documents(session, documents)
@@ -51,19 +51,31 @@ def count_terms(session: Session, texts: Iterable[tuple[str, str]]) -> None:
     session.execute(statement, rows)
 
 
-def refresh_label(session: Session, storyline: Storyline, changes: ChangeRecorder) -> None:
-    """Rebuild the label once the storyline has grown enough; record material changes."""
+def refresh_label(
+    session: Session,
+    storyline: Storyline,
+    changes: ChangeRecorder,
+    known: Mapping[int, set[str]] | None = None,
+) -> None:
+    """Rebuild the label once the storyline has grown enough; record material changes.
+
+    ``known`` maps article ids to their :func:`tracked_terms` where the caller
+    has them already (the articles it just placed), to spare extracting them twice.
+    """
     if storyline.label and storyline.article_count < storyline.label_basis * _GROWTH:
         return
+    known = known or {}
     members = session.execute(
-        select(Article.title, Article.body, Outlet.name)
+        select(Article.id, Article.title, Article.body, Outlet.name)
         .join(Outlet, Outlet.id == Article.outlet_id)
         .where(Article.storyline_id == storyline.id)
         .order_by(Article.effective_at.desc(), Article.id.desc())
         .limit(_MEMBERS_READ)
     ).all()
-    articles = [(title, body, outlet) for title, body, outlet in members]
-    terms = sorted(set().union(*(tracked_terms(t, b) for t, b, _ in articles)))
+    articles = [(title, body, outlet) for _, title, body, outlet in members]
+    terms = sorted(
+        set().union(*(known.get(i) or tracked_terms(title, body) for i, title, body, _ in members))
+    )
     df: dict[str, int] = {}
     for start in range(0, len(terms), _IN_CHUNK):
         chunk = [t[:128] for t in terms[start : start + _IN_CHUNK]]

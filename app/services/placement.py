@@ -14,7 +14,8 @@ from app.db import lock_writes
 from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime, article_item
-from app.services.labels import count_terms, refresh_label
+from app.services.labels import count_term_sets, refresh_label
+from clustering.labels import tracked_terms
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,11 +56,12 @@ class Placer:
                     placed[id(row)] = self._place_one(
                         session, row, vector, now, model_name, changes
                     )
-                count_terms(session, ((row.title, row.body) for row, _ in rows))
+                known = {row.id: tracked_terms(row.title, row.body) for row, _ in rows}
+                count_term_sets(session, known.values())
                 for storyline_id in sorted({p.storyline_id for p in placed.values()}):
                     storyline = session.get(Storyline, storyline_id)
                     if storyline is not None:
-                        refresh_label(session, storyline, changes)
+                        refresh_label(session, storyline, changes, known)
                 runtime.retire_silent(session, changes)
                 changes.flush(session, now)
                 session.commit()
