@@ -8,14 +8,15 @@ twice. Discovery looks at the whole window at once and proposes:
 
 * **splits**: within each storyline, average-linkage clustering of its articles
   on a blended similarity (dense cosine and tf-idf cosine over words, names and
-  numbers); parts whose average similarity to each other falls below
-  ``split_threshold`` separate. The part holding the storyline's first article
+  numbers); parts whose average similarity to each other falls below the
+  split threshold separate. The part holding the storyline's first article
   keeps the storyline; the others are proposed as new storylines.
 * **merges**: two storylines (after splits) whose average article-to-article
-  similarity reaches ``merge_threshold`` and whose spans lie within
+  similarity reaches the merge threshold and whose spans lie within
   ``merge_gap_days``. With unit vectors, the average over all cross pairs of
   ``a . b`` is the dot product of the two mean vectors, so a merge check costs
-  one dot product per channel.
+  one dot product per channel. Both thresholds are set relative to the
+  window's chance similarity (see :class:`DiscoveryConfig`).
 
 Average linkage, unlike the max-member evidence the online step uses, does not
 chain. Document frequencies come from the window itself and recurring site
@@ -86,10 +87,11 @@ class DiscoveryConfig:
 
     With ``relative`` (the default) both thresholds are in units of the window's
     own background: ``mean + t * spread`` of the blended similarity of random
-    article pairs. Absolute cut-offs do not carry across corpora (headline-only
-    streams score far lower than long reports of one topic), a distance from
-    what the stream usually shows does. Chosen on the three dev corpora at
-    once: splits at 2 spreads, merges at 4, dense weight 0.3.
+    article pairs from different storylines. Absolute cut-offs do not carry
+    across corpora (headline-only streams score far lower than long reports of
+    one topic), a distance from what the stream usually shows does. Chosen on
+    the three dev corpora at once: splits at 2 spreads, merges at 4, dense
+    weight 0.3.
     """
 
     dense_weight: float = 0.3
