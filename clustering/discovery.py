@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 from numpy.typing import NDArray
@@ -85,9 +85,9 @@ class Proposals:
 class DiscoveryConfig:
     """The knobs of discovery; the defaults are the service's.
 
-    With ``relative`` (the default) both thresholds are in units of the window's
-    own background: ``mean + t * spread`` of the blended similarity of random
-    article pairs from different storylines. Absolute cut-offs do not carry
+    Both thresholds are in units of the window's own background: ``mean + t *
+    spread`` of the blended similarity of random article pairs from different
+    storylines. Absolute cut-offs do not carry
     across corpora (headline-only streams score far lower than long reports of
     one topic), a distance from what the stream usually shows does. Chosen on
     the three dev corpora at once: splits at 2 spreads, merges at 4, dense
@@ -97,7 +97,6 @@ class DiscoveryConfig:
     dense_weight: float = 0.3
     split_threshold: float = 2.0
     merge_threshold: float = 4.0
-    relative: bool = True
     background_pairs: int = 4000
     min_window: int = 100
     merge_floor: float = 0.15
@@ -118,28 +117,23 @@ def discover(
         return Proposals()  # too few to tell what unrelated articles look like
     lexical = lexical_vectors(articles, cache)
     dense = np.stack([a.vector for a in articles]).astype(np.float32)
-    if config.relative:
-        owners = np.array([a.storyline for a in articles])
-        mu, sd = background(dense, lexical, owners, config)
-        config = replace(
-            config,
-            split_threshold=mu + config.split_threshold * sd,
-            merge_threshold=max(mu + config.merge_threshold * sd, config.merge_floor),
-        )
+    owners = np.array([a.storyline for a in articles])
+    mu, sd = background(dense, lexical, owners, config.dense_weight, config.background_pairs)
+    split_at = mu + config.split_threshold * sd
+    merge_at = max(mu + config.merge_threshold * sd, config.merge_floor)
     members: dict[int, list[int]] = {}
     for i, a in enumerate(articles):
         members.setdefault(a.storyline, []).append(i)
     splits = []
-    groups: list[tuple[int, list[int]]] = []  # (storyline id or -1 for a split-off part, rows)
+    kept: list[tuple[int, list[int]]] = []  # each storyline with the rows it keeps
     for storyline in sorted(members):
-        rows = members[storyline]
-        parts, cohesion = _split(rows, dense, lexical, articles, config)
-        groups.append((storyline, parts[0]))
+        parts, cohesion = _split(members[storyline], dense, lexical, articles, config, split_at)
+        kept.append((storyline, parts[0]))
         if len(parts) > 1:
             moved = tuple(tuple(sorted(articles[r].key for r in p)) for p in parts[1:])
-            splits.append(SplitProposal(storyline, moved, cohesion, config.split_threshold))
-            groups.extend((-1, p) for p in parts[1:])
-    merges = _merges(groups, dense, lexical, articles, config)
+            splits.append(SplitProposal(storyline, moved, cohesion, split_at))
+    # Split-off parts are new and small; they take part in merges at the next run.
+    merges = _merges(kept, dense, lexical, articles, config, merge_at)
     return Proposals(splits, merges)
 
 
@@ -147,21 +141,33 @@ def background(
     dense: NDArray[np.float32],
     lexical: sparse.csr_matrix,
     storylines: NDArray[np.int64],
-    config: DiscoveryConfig,
+    dense_weight: float,
+    pairs: int,
 ) -> tuple[float, float]:
     """Mean and spread of the blended similarity of random pairs from different storylines."""
     n = dense.shape[0]
     rng = np.random.default_rng(n)
-    a = rng.integers(0, n, config.background_pairs)
-    b = rng.integers(0, n, config.background_pairs)
+    a = rng.integers(0, n, pairs)
+    b = rng.integers(0, n, pairs)
     keep = storylines[a] != storylines[b]
-    a, b = a[keep], b[keep]
-    if a.size == 0:
+    if not keep.any():
         return 0.0, 1.0
+    sim = _blend_pairs(dense, lexical, a[keep], b[keep], dense_weight)
+    return float(sim.mean()), max(float(sim.std()), 1e-3)
+
+
+def _blend_pairs(
+    dense: NDArray[np.floating],
+    lexical: sparse.csr_matrix,
+    a: NDArray[np.int64],
+    b: NDArray[np.int64],
+    w: float,
+) -> NDArray[np.float64]:
+    """Blended similarity of rows ``a[i]`` and ``b[i]``: w x dense dot + (1 - w) x tf-idf dot."""
     d = np.einsum("ij,ij->i", dense[a], dense[b]).astype(np.float64)
     lex = np.asarray(lexical[a].multiply(lexical[b]).sum(axis=1)).ravel()
-    sim = config.dense_weight * d + (1.0 - config.dense_weight) * lex
-    return float(sim.mean()), max(float(sim.std()), 1e-3)
+    out: NDArray[np.float64] = w * d + (1.0 - w) * lex
+    return out
 
 
 class TermCache:
@@ -274,6 +280,7 @@ def _split(
     lexical: sparse.csr_matrix,
     articles: Sequence[WindowArticle],
     config: DiscoveryConfig,
+    threshold: float,
 ) -> tuple[list[list[int]], float]:
     """Parts of one storyline (the part with its first article first) and the cut's linkage."""
     rows = sorted(rows, key=lambda r: _time_key(articles[r]))
@@ -283,7 +290,7 @@ def _split(
     dist = np.clip(1.0 - (sim + sim.T) / 2.0, 0.0, None)
     np.fill_diagonal(dist, 0.0)
     tree = linkage(squareform(dist, checks=False), method="average")
-    labels = fcluster(tree, t=1.0 - config.split_threshold, criterion="distance")
+    labels = fcluster(tree, t=1.0 - threshold, criterion="distance")
     cohesion = 1.0 - float(tree[-1, 2])  # the last join: average similarity across the top cut
     if labels.max() == 1:
         return [rows], cohesion
@@ -295,14 +302,14 @@ def _split(
 
 
 def _merges(
-    groups: list[tuple[int, list[int]]],
+    kept: list[tuple[int, list[int]]],
     dense: NDArray[np.float32],
     lexical: sparse.csr_matrix,
     articles: Sequence[WindowArticle],
     config: DiscoveryConfig,
+    threshold: float,
 ) -> list[MergeProposal]:
-    """Storylines to fold together; only groups that are existing storylines take part."""
-    kept = [(s, rows) for s, rows in groups if s >= 0]
+    """Storylines (id, rows kept after splits) to fold together, by greedy average linkage."""
     if len(kept) < 2:
         return []
     w = config.dense_weight
@@ -332,9 +339,7 @@ def _merges(
     if not found:
         return []
     pair = np.array(sorted(found), dtype=np.int64)
-    lex = np.asarray(l_mean[pair[:, 0]].multiply(l_mean[pair[:, 1]]).sum(axis=1)).ravel()
-    dns = np.einsum("ij,ij->i", d_mean[pair[:, 0]], d_mean[pair[:, 1]])
-    scores = w * dns + (1.0 - w) * lex
+    scores = _blend_pairs(d_mean, l_mean, pair[:, 0], pair[:, 1], w)
     # Greedy average linkage: best pair first, re-scored against the merged means.
     parent = list(range(len(kept)))
 
@@ -347,13 +352,13 @@ def _merges(
     merged_lex: dict[int, sparse.csr_matrix] = {}
     weakest = [math.inf] * len(kept)  # lowest score of the joins that formed each cluster
     order = np.lexsort((pair[:, 1], pair[:, 0], -scores))
-    for n in order[scores[order] >= config.merge_threshold].tolist():
+    for n in order[scores[order] >= threshold].tolist():
         ra, rb = root(int(pair[n, 0])), root(int(pair[n, 1]))
         if ra == rb:
             continue
         la, lb = merged_lex.get(ra, l_mean[ra]), merged_lex.get(rb, l_mean[rb])
         score = w * float(d_mean[ra] @ d_mean[rb]) + (1.0 - w) * float(la.multiply(lb).sum())
-        if score < config.merge_threshold:
+        if score < threshold:
             continue
         total = sizes[ra] + sizes[rb]
         d_mean[ra] = (sizes[ra] * d_mean[ra] + sizes[rb] * d_mean[rb]) / total
@@ -365,7 +370,7 @@ def _merges(
     for i in range(len(kept)):
         clusters.setdefault(root(i), []).append(kept[i][0])
     found_merges = [
-        MergeProposal(tuple(sorted(ids)), weakest[r], config.merge_threshold)
+        MergeProposal(tuple(sorted(ids)), weakest[r], threshold)
         for r, ids in clusters.items()
         if len(ids) > 1
     ]
