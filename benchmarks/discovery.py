@@ -23,13 +23,8 @@ from pathlib import Path
 from threadpoolctl import threadpool_limits
 
 from benchmarks.grouping_dev import embed, load_articles
-from clustering.discovery import (
-    DiscoveryConfig,
-    TermCache,
-    WindowArticle,
-    discover,
-    lexical_vectors,
-)
+from clustering.discovery import DiscoveryConfig, WindowArticle, discover
+from clustering.window_terms import TermCache, lexical_vectors
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "data"
 

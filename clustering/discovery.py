@@ -19,8 +19,8 @@ twice. Discovery looks at the whole window at once and proposes:
   window's chance similarity (see :class:`DiscoveryConfig`).
 
 Average linkage, unlike the max-member evidence the online step uses, does not
-chain. Document frequencies come from the window itself and recurring site
-furniture is left out (:class:`~clustering.boilerplate.BoilerplateLines`). The
+chain. The tf-idf rows come from :mod:`clustering.window_terms` (document
+frequencies from the window itself, recurring site furniture left out). The
 functions are pure: the same window gives the same proposals.
 """
 
@@ -36,8 +36,7 @@ from scipy import sparse
 from scipy.cluster.hierarchy import fcluster, linkage
 from scipy.spatial.distance import squareform
 
-from clustering.boilerplate import BoilerplateLines
-from clustering.terms import article_terms
+from clustering.window_terms import TermCache, lexical_vectors, time_key
 
 _DAY = 86_400.0
 
@@ -170,99 +169,6 @@ def _blend_pairs(
     return out
 
 
-class TermCache:
-    """Per-article pieces that stay the same from one run to the next.
-
-    Discovery runs every minute over a window that changes by a few articles;
-    splitting bodies into lines, hashing them and counting terms is most of a
-    run's cost, so each article's line keys and its term ids and weights (for
-    the set of lines that survived the furniture cut) are kept, the oldest
-    dropped past ``capacity``. Term ids come from a vocabulary shared by the
-    entries, started afresh when it outgrows ``max_vocabulary``. Results are the
-    same as without a cache.
-    """
-
-    def __init__(self, capacity: int = 50_000, max_vocabulary: int = 2_000_000) -> None:
-        self.capacity = capacity
-        self.max_vocabulary = max_vocabulary
-        self.entries: dict[int, _Entry] = {}
-        self.vocabulary: dict[str, int] = {}
-
-    def entry(self, article: WindowArticle, furniture: BoilerplateLines) -> _Entry:
-        found = self.entries.pop(article.key, None)  # re-inserted: most recent last
-        if found is None:
-            lines = article.body.split("\n")
-            found = _Entry(lines, [furniture.line_key(line) for line in lines])
-        self.entries[article.key] = found
-        if len(self.entries) > self.capacity:
-            del self.entries[next(iter(self.entries))]
-        return found
-
-    def terms(self, entry: _Entry, title: str, kept: tuple[int, ...]) -> _Entry:
-        """``entry`` with term ids and weights for the lines ``kept``."""
-        if kept != entry.kept:
-            body = "\n".join(entry.lines[n] for n in kept)
-            counted = article_terms(title, body)
-            vocab = self.vocabulary
-            entry.ids = np.fromiter(
-                (vocab.setdefault(t, len(vocab)) for t in counted), np.int64, len(counted)
-            )
-            entry.weights = np.fromiter(counted.values(), np.float64, len(counted))
-            entry.kept = kept
-        return entry
-
-    def trim(self) -> None:
-        """Forget every term id once the vocabulary is too large (ids then restart)."""
-        if len(self.vocabulary) > self.max_vocabulary:
-            self.vocabulary = {}
-            for e in self.entries.values():
-                e.kept = None
-
-
-@dataclass(slots=True)
-class _Entry:
-    lines: list[str]
-    keys: list[int | None]
-    kept: tuple[int, ...] | None = None
-    ids: NDArray[np.int64] = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    weights: NDArray[np.float64] = field(default_factory=lambda: np.zeros(0))
-
-
-def lexical_vectors(
-    articles: Sequence[WindowArticle], cache: TermCache | None = None
-) -> sparse.csr_matrix:
-    """Unit tf-idf rows over the window, furniture lines removed, idf from the window."""
-    furniture = BoilerplateLines()
-    cache = cache or TermCache(capacity=len(articles))
-    cache.trim()
-    entries = [cache.entry(a, furniture) for a in articles]
-    for i in sorted(range(len(articles)), key=lambda i: _time_key(articles[i])):
-        keys = {k for k in entries[i].keys if k is not None}
-        furniture.observe_keys(keys, articles[i].timestamp)
-    rows = []
-    for a, entry in zip(articles, entries, strict=True):
-        kept = tuple(
-            n for n, k in enumerate(entry.keys) if k is None or not furniture.is_furniture_key(k)
-        )
-        rows.append(cache.terms(entry, a.title, kept))
-    lengths = np.fromiter((e.ids.size for e in rows), np.int64, len(rows))
-    indptr = np.concatenate([[0], np.cumsum(lengths)])
-    indices = np.concatenate([e.ids for e in rows]) if rows else np.zeros(0, np.int64)
-    values = np.concatenate([e.weights for e in rows]) if rows else np.zeros(0)
-    shape = (len(articles), max(len(cache.vocabulary), 1))
-    tf = sparse.csr_matrix((values, indices, indptr), shape=shape, dtype=np.float64)
-    df = np.bincount(tf.indices, minlength=shape[1])
-    idf = np.log((1.0 + shape[0]) / (1.0 + df)) + 1.0
-    weighted = tf @ sparse.diags(idf)
-    norms = np.sqrt(np.asarray(weighted.multiply(weighted).sum(axis=1)).ravel())
-    out: sparse.csr_matrix = sparse.diags(1.0 / np.maximum(norms, 1e-12)) @ weighted
-    return out.tocsr()
-
-
-def _time_key(a: WindowArticle) -> tuple[bool, float, int]:
-    return (a.timestamp is None, a.timestamp or 0.0, a.key)
-
-
 def _similarity(
     rows: Sequence[int], dense: NDArray[np.float32], lexical: sparse.csr_matrix, w: float
 ) -> NDArray[np.float64]:
@@ -283,7 +189,7 @@ def _split(
     threshold: float,
 ) -> tuple[list[list[int]], float]:
     """Parts of one storyline (the part with its first article first) and the cut's linkage."""
-    rows = sorted(rows, key=lambda r: _time_key(articles[r]))
+    rows = sorted(rows, key=lambda r: time_key(articles[r]))
     if not config.min_split_size <= len(rows) <= config.max_split_size:
         return [rows], 1.0
     sim = _similarity(rows, dense, lexical, config.dense_weight)

@@ -36,10 +36,10 @@ from clustering.discovery import (
     MergeProposal,
     Proposals,
     SplitProposal,
-    TermCache,
     WindowArticle,
     discover,
 )
+from clustering.window_terms import TermCache
 
 log = logging.getLogger(__name__)
 

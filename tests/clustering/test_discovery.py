@@ -110,7 +110,7 @@ def test_coherent_storylines_and_small_windows_are_left_alone() -> None:
 
 
 def test_the_term_cache_changes_nothing_but_the_cost() -> None:
-    from clustering.discovery import TermCache, lexical_vectors
+    from clustering.window_terms import TermCache, lexical_vectors
 
     rng = np.random.default_rng(5)
     window = _window(rng, 120)
