@@ -254,8 +254,7 @@ def test_a_worker_embeds_on_while_another_is_grouping(
         assert not stalled, "the worker waited for the other grouping step"
         assert counts == {ArticleStatus.embedded: 4}
         # Nothing left to embed: now it waits its turn and groups everything.
-        while worker.run_once():
-            pass
+        _drain(worker)
         assert _counts(state) == {ArticleStatus.grouped: 4}
     finally:
         release.set()
@@ -285,13 +284,17 @@ def test_labels_count_the_grouped_articles_not_the_pending_ones(
         batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
         worker = Worker(state.queue, 0.01)
         state.queue.accept(batch[:5], now)
-        while worker.run_once():
-            pass
+        _drain(worker)
         state.queue.accept(batch[5:], now)
         assert documents() == 5
-        while worker.run_once():
-            pass
+        _drain(worker)
         assert documents() == 8
         assert _counts(state) == {ArticleStatus.grouped: 8}
     finally:
         state.close()
+
+
+def _drain(worker: Worker) -> None:
+    """Run worker rounds until one finds nothing to do."""
+    while worker.run_once():
+        continue

@@ -62,14 +62,24 @@ def _whole_story(by_story: dict[str, list[dict[str, Any]]]) -> list[list[dict[st
     ]
 
 
-def test_two_stories_chained_into_one_storyline_are_split_apart(client: TestClient) -> None:
-    state = _state(client)
-    by_story = _post_basil(client, stories=40)
-    whole = _whole_story(by_story)
+def _chain_two_stories(
+    client: TestClient, state: ServiceState
+) -> tuple[int, list[dict[str, Any]], list[dict[str, Any]]]:
+    """Post 40 BASIL stories, then merge two unrelated whole ones by hand (a bad join).
+
+    Returns the surviving storyline id and the two stories' posted articles.
+    """
+    whole = _whole_story(_post_basil(client, stories=40))
     first, second = whole[0], whole[-1]
     older, newer = first[0]["storyline_id"], second[0]["storyline_id"]
     with state.db.session() as session:
         kept = state.runtime.merge(session, [older, newer], "test: a bad join", datetime.now(UTC))
+    return kept, first, second
+
+
+def test_two_stories_chained_into_one_storyline_are_split_apart(client: TestClient) -> None:
+    state = _state(client)
+    kept, first, second = _chain_two_stories(client, state)
     report = _discovery(state).run()
     assert report.splits >= 1 and report.skipped == 0
     # One of the two stories stays under the kept id, the other leaves whole for a new id.
@@ -115,11 +125,7 @@ def test_one_story_split_in_two_is_merged_back_under_the_older_id(client: TestCl
 
 def test_a_proposal_overtaken_by_events_is_skipped(client: TestClient) -> None:
     state = _state(client)
-    by_story = _post_basil(client, stories=40)
-    whole = _whole_story(by_story)
-    older, newer = whole[0][0]["storyline_id"], whole[-1][0]["storyline_id"]
-    with state.db.session() as session:
-        kept = state.runtime.merge(session, [older, newer], "test: a bad join", datetime.now(UTC))
+    kept = _chain_two_stories(client, state)[0]
     discovery = _discovery(state)
     with state.db.session() as session:
         window, _ = discovery.snapshot(session)
@@ -142,10 +148,7 @@ def test_the_background_thread_repairs_without_being_asked(client: TestClient) -
     from app.services.discovery import DiscoveryThread
 
     state = _state(client)
-    whole = _whole_story(_post_basil(client, stories=40))
-    older, newer = whole[0][0]["storyline_id"], whole[-1][0]["storyline_id"]
-    with state.db.session() as session:
-        kept = state.runtime.merge(session, [older, newer], "test: a bad join", datetime.now(UTC))
+    kept = _chain_two_stories(client, state)[0]
     thread = DiscoveryThread(_discovery(state), interval=0.05)
     thread.start()
     try:
@@ -164,10 +167,7 @@ def test_on_postgresql_one_process_at_a_time_runs_discovery(client: TestClient) 
     from app.db import exclusive_job
 
     state = _state(client)
-    whole = _whole_story(_post_basil(client, stories=40))
-    older, newer = whole[0][0]["storyline_id"], whole[-1][0]["storyline_id"]
-    with state.db.session() as session:
-        kept = state.runtime.merge(session, [older, newer], "test: a bad join", datetime.now(UTC))
+    kept = _chain_two_stories(client, state)[0]
     discovery = _discovery(state)
     # Another host's run, holding the job on its own connection.
     other = state.db.engine.dialect.name == "postgresql"
