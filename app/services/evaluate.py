@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from dataclasses import asdict, dataclass
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -99,7 +100,7 @@ class Replay:
 
 def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64) -> Replay:
     """Ingest a labelled corpus in published order into a throwaway SQLite database."""
-    rows = replay_order([r for r in read_corpus(path) if r.payload])
+    rows = replay_order(_unique_ids([r for r in read_corpus(path) if r.payload]))
     missing = [r.line for r in rows if r.story is None]
     if missing:
         raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")
@@ -126,6 +127,23 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
         predicted = _final_storylines(state)
         state.close()
     return Replay(rows, predicted, state.ingestor, elapsed, discovery_seconds)
+
+
+def _unique_ids(rows: list[CorpusRow]) -> list[CorpusRow]:
+    """Rows whose ``id`` the file repeats get one qualified by their line.
+
+    A corpus id shared by different articles (basil.jsonl has four rows with
+    the placeholder "basil-empty") is no identity; replayed as is, the service
+    would rightly take them for one article posted four times.
+    """
+    counts = Counter(r.payload.get("external_id") for r in rows)
+    out = []
+    for r in rows:
+        external_id = r.payload.get("external_id")
+        if external_id is not None and counts[external_id] > 1:
+            r = replace(r, payload={**r.payload, "external_id": f"{external_id}#{r.line}"})
+        out.append(r)
+    return out
 
 
 def _final_storylines(state: ServiceState) -> dict[str, int]:

@@ -54,6 +54,23 @@ def test_rows_without_gold_story_are_refused(
         evaluate_file(_corpus(tmp_path, rows), embedder, Settings())
 
 
+def test_rows_sharing_a_placeholder_id_are_replayed_as_different_articles(
+    tmp_path: Path, embedder: SentenceTransformerEmbedder
+) -> None:
+    # basil.jsonl gives four different articles the id "basil-empty".
+    rows = [
+        {"id": "same", "url": f"https://a.com/{i}", "outlet": "a.com", "title": title,
+         "body": body, "published_at": f"2020-0{i + 1}-01", "story": f"s{i}"}
+        for i, (title, body) in enumerate([
+            ("Flood closes the harbour bridge", "Water rose over the harbour bridge at dawn."),
+            ("Senate passes the farm bill", "Senators voted 61 to 38 for the farm subsidy bill."),
+        ])
+    ]  # fmt: skip
+    report = evaluate_file(_corpus(tmp_path, rows), embedder, Settings())
+    assert (report.articles, report.gold_stories, report.pred_stories) == (2, 2, 2)
+    assert report.bcubed_f1 == 1.0
+
+
 def test_replay_order_sorts_by_date_and_keeps_undated_last() -> None:
     rows = [
         CorpusRow(1, {"published_at": None}, "a"),
