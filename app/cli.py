@@ -102,6 +102,7 @@ def import_(
                 created += result.created
                 existing += not result.created
             bar.update(len(chunk))
+    state.labeller.run()  # serve would do it in the background
     elapsed = time.perf_counter() - started
     state.close()
     typer.echo(
@@ -132,7 +133,7 @@ def eval_(
     header = (
         f"{'file':<24}{'n':>6}{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'pair P':>8}{'pair R':>8}"
         f"{'pair F1':>8}{'AMI':>7}{'ARI':>7}{'gold':>6}{'pred':>6}{'art/s':>8}{'ms/art':>8}"
-        f"{'disc ms':>8}"
+        f"{'disc ms':>8}{'lab ms':>8}"
     )
     if not as_json:
         typer.echo(header)
@@ -147,7 +148,7 @@ def eval_(
             f"{r.bcubed_f1:>7.3f}{r.pair_p:>8.3f}{r.pair_r:>8.3f}{r.pair_f1:>8.3f}"
             f"{r.ami:>7.3f}{r.ari:>7.3f}{r.gold_stories:>6}{r.pred_stories:>6}"
             f"{r.articles_per_s:>8.1f}{r.grouping_ms_per_article:>8.2f}"
-            f"{r.discovery_ms_per_article:>8.2f}"
+            f"{r.discovery_ms_per_article:>8.2f}{r.labels_ms_per_article:>8.2f}"
         )
 
 

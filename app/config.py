@@ -63,6 +63,12 @@ class Settings(BaseSettings):
         0.5, description="Centroid method only: cosine needed to join a storyline."
     )
     window_days: float = Field(30.0, gt=0, description="Time window around an article's date.")
+    label_interval_seconds: float = Field(
+        2.0,
+        ge=0,
+        description="How often the serve process rebuilds due storyline labels (new "
+        "storylines show their first headline until then); 0 turns it off.",
+    )
     discovery_interval_seconds: float = Field(
         60.0,
         ge=0,

@@ -188,6 +188,15 @@ class Term(Base):
     df: Mapped[int] = mapped_column(Integer)
 
 
+class JobMark(Base):
+    """How far a background job has got, e.g. the last ``group_seq`` it has read."""
+
+    __tablename__ = "job_mark"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+
+
 class LineageKind(enum.StrEnum):
     merged = "merged"
     split_off = "split"  # not "split": that would shadow str.split

@@ -128,6 +128,19 @@ def make_label(
     return Label(f"{text} — {date_range(first, last)}", tuple(sorted(chosen)))
 
 
+def provisional_label(title: str, first: datetime, last: datetime, limit: int = 72) -> str:
+    """A storyline's label until :func:`make_label` has run: its first headline, cut.
+
+    Headlines are cut at a word boundary within ``limit`` characters, with the
+    date range appended as in full labels.
+    """
+    text = " ".join(title.split()) or "untitled"
+    if len(text) > limit:
+        cut = text[:limit].rsplit(" ", 1)[0] if " " in text[:limit] else text[:limit]
+        text = cut.rstrip(" ,;:-–—") + "…"
+    return f"{text} — {date_range(first, last)}"
+
+
 def materially_different(old: Iterable[str], new: Iterable[str]) -> bool:
     """True when fewer than half of the label terms are shared (Jaccard < 0.5)."""
     a, b = set(old), set(new)

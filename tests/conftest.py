@@ -26,6 +26,8 @@ from embeddings.sentence import SentenceTransformerEmbedder
 # Background discovery would repair storylines in the middle of tests that assert them;
 # tests that exercise it start it themselves.
 os.environ.setdefault("STORYLINE_DISCOVERY_INTERVAL_SECONDS", "0")
+# Likewise labels: tests that assert them run the labeller (state.labeller.run()).
+os.environ.setdefault("STORYLINE_LABEL_INTERVAL_SECONDS", "0")
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 POSTGRES_URL = os.environ.get(

@@ -16,7 +16,6 @@ goes ahead (a session advisory lock); the others skip their turn.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -212,28 +211,3 @@ def _reason(proposal: SplitProposal | MergeProposal) -> str:
         f"discovery: average similarity between the storylines {proposal.similarity:.3f} "
         f"reaches {proposal.threshold:.3f}"
     )
-
-
-class DiscoveryThread:
-    """Runs :class:`Discovery` every ``interval`` seconds while something new was grouped."""
-
-    def __init__(self, discovery: Discovery, interval: float) -> None:
-        self.discovery = discovery
-        self.interval = interval
-        self.stop_event = threading.Event()
-        self.thread = threading.Thread(target=self._loop, name="storyline-discovery", daemon=True)
-
-    def start(self) -> None:
-        self.thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self.stop_event.set()
-        self.thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self.stop_event.wait(self.interval):
-            try:
-                if self.discovery.due():
-                    self.discovery.run()
-            except Exception:  # a failed run must not end the thread; the next one retries
-                log.exception("discovery run failed")

@@ -43,6 +43,7 @@ class FileReport:
     grouping_ms_per_article: float
     method_ms_per_article: float
     discovery_ms_per_article: float  # batch discovery, off the ingest path in the service
+    labels_ms_per_article: float  # term counts and labels, off the ingest path likewise
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -82,10 +83,11 @@ def evaluate_file(path: Path, embedder: Embedder, base: Settings, batch: int = 6
         pred_stories=s.pred_clusters,
         articles_per_s=n / elapsed,
         grouping_ms_per_article=1000
-        * (elapsed - ingestor.embed_seconds - replay.discovery_seconds)
+        * (elapsed - ingestor.embed_seconds - replay.discovery_seconds - replay.label_seconds)
         / n,
         method_ms_per_article=1000 * ingestor.group_seconds / n,
         discovery_ms_per_article=1000 * replay.discovery_seconds / n,
+        labels_ms_per_article=1000 * replay.label_seconds / n,
     )
 
 
@@ -96,6 +98,7 @@ class Replay:
     ingestor: Ingestor
     seconds: float
     discovery_seconds: float  # part of ``seconds`` spent in batch discovery
+    label_seconds: float  # part of ``seconds`` spent by the labeller
 
 
 def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64) -> Replay:
@@ -105,7 +108,7 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
     if missing:
         raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")
     limits = Limits(10**9, 10**9, timedelta(days=36_500))
-    discovery_seconds = 0.0
+    discovery_seconds = label_seconds = 0.0
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
         settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})
         state = ServiceState.start(settings, embedder)
@@ -120,13 +123,15 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
             since_discovery += len(chunk)
             if every and since_discovery >= every:
                 discovery_seconds += discovery.run().seconds
+                label_seconds += state.labeller.run().seconds
                 since_discovery = 0
         if every:
             discovery_seconds += discovery.run().seconds
+        label_seconds += state.labeller.run().seconds
         elapsed = time.perf_counter() - started
         predicted = _final_storylines(state)
         state.close()
-    return Replay(rows, predicted, state.ingestor, elapsed, discovery_seconds)
+    return Replay(rows, predicted, state.ingestor, elapsed, discovery_seconds, label_seconds)
 
 
 def _unique_ids(rows: list[CorpusRow]) -> list[CorpusRow]:

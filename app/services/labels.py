@@ -12,11 +12,11 @@ from sqlalchemy.orm import Session
 
 from app.models import Article, ArticleStatus, ChangeKind, Outlet, Storyline, Term
 from app.services.changes import ChangeRecorder
-from clustering.labels import make_label, materially_different, tracked_terms
+from clustering.labels import Label, make_label, materially_different, tracked_terms
 
 # A label is rebuilt when the storyline has grown by half since the last build,
 # so the work is amortised O(1) per article and labels settle as stories grow.
-_GROWTH = 1.5
+LABEL_GROWTH = 1.5
 _MEMBERS_READ = 200
 _IN_CHUNK = 500
 
@@ -60,10 +60,26 @@ def refresh_label(
     """Rebuild the label once the storyline has grown enough; record material changes.
 
     ``known`` maps article ids to their :func:`tracked_terms` where the caller
-    has them already (the articles it just placed), to spare extracting them twice.
+    has them already (the articles it just counted), to spare extracting them twice.
     """
-    if storyline.label and storyline.article_count < storyline.label_basis * _GROWTH:
+    if not label_due(storyline):
         return
+    label = compute_label(session, storyline, known)
+    apply_label(storyline, label, storyline.article_count, changes)
+
+
+def label_due(storyline: Storyline) -> bool:
+    """True when the label was never computed or the storyline grew by half since."""
+    return (
+        storyline.label_basis == 0
+        or storyline.article_count >= storyline.label_basis * LABEL_GROWTH
+    )
+
+
+def compute_label(
+    session: Session, storyline: Storyline, known: Mapping[int, set[str]] | None = None
+) -> Label:
+    """The label of ``storyline`` from its latest members and the stream's term counts."""
     known = known or {}
     members = session.execute(
         select(Article.id, Article.title, Article.body, Outlet.name)
@@ -84,18 +100,28 @@ def refresh_label(
     documents = session.scalar(select(Term.df).where(Term.term == _DOCUMENTS))
     if documents is None:
         documents = _grouped(session)
-    label = make_label(
+    return make_label(
         articles, df, documents, storyline.first_published_at, storyline.last_published_at
     )
-    storyline.label_basis = storyline.article_count
+
+
+def apply_label(storyline: Storyline, label: Label, basis: int, changes: ChangeRecorder) -> bool:
+    """Store ``label`` (computed at ``basis`` articles); True when recorded as a change.
+
+    A first label over an empty one is set silently; after that only a material
+    change of terms, or of the date range, is shown and put in the change feed.
+    """
+    storyline.label_basis = basis
     old_terms = storyline.label_terms or []
     if not storyline.label:
         storyline.label, storyline.label_terms = label.text, list(label.terms)
-        return
+        return False
     dates_moved = storyline.label.rsplit(" — ", 1)[-1] != label.text.rsplit(" — ", 1)[-1]
     if materially_different(old_terms, label.terms) or dates_moved:
         changes.note(storyline, ChangeKind.relabelled, previous_label=storyline.label)
         storyline.label, storyline.label_terms = label.text, list(label.terms)
+        return True
+    return False
 
 
 def _count_documents(session: Session, added: int) -> None:

@@ -14,8 +14,7 @@ from app.db import lock_writes
 from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime, article_item
-from app.services.labels import count_term_sets, refresh_label
-from clustering.labels import tracked_terms
+from clustering.labels import provisional_label
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,12 +55,6 @@ class Placer:
                     placed[id(row)] = self._place_one(
                         session, row, vector, now, model_name, changes
                     )
-                known = {row.id: tracked_terms(row.title, row.body) for row, _ in rows}
-                count_term_sets(session, known.values())
-                for storyline_id in sorted({p.storyline_id for p in placed.values()}):
-                    storyline = session.get(Storyline, storyline_id)
-                    if storyline is not None:
-                        refresh_label(session, storyline, changes, known)
                 runtime.retire_silent(session, changes)
                 changes.flush(session, now)
                 session.commit()
@@ -93,7 +86,7 @@ class Placer:
                 storyline = session.get(Storyline, storyline.merged_into)
         is_new = storyline is None
         if storyline is None:
-            storyline = _open_storyline(session, row.effective_at, vector, now)
+            storyline = _open_storyline(session, row, vector, now)
         new_outlet = is_new or not session.scalar(
             select(Article.id)
             .where(Article.storyline_id == storyline.id, Article.outlet_id == row.outlet_id)
@@ -119,8 +112,11 @@ class Placer:
         return Placement(storyline.id, is_new, row.similarity)
 
 
-def _open_storyline(session: Session, at: datetime, vector: np.ndarray, now: datetime) -> Storyline:
+def _open_storyline(session: Session, row: Article, vector: np.ndarray, now: datetime) -> Storyline:
+    at = row.effective_at
     storyline = Storyline.opened(at, np.zeros_like(vector, dtype=np.float32).tobytes(), now)
+    # Labels are built in the background (app.services.labeller); until then, the headline.
+    storyline.label = provisional_label(row.title, at, at)
     session.add(storyline)
     session.flush()
     return storyline

@@ -286,8 +286,10 @@ def test_labels_count_the_grouped_articles_not_the_pending_ones(
         state.queue.accept(batch[:5], now)
         _drain(worker)
         state.queue.accept(batch[5:], now)
+        state.labeller.run()
         assert documents() == 5
         _drain(worker)
+        state.labeller.run()
         assert documents() == 8
         assert _counts(state) == {ArticleStatus.grouped: 8}
     finally:

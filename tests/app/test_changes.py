@@ -19,13 +19,19 @@ def _seed_payloads() -> list[dict[str, object]]:
     return [as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
 
 
+def _run_labeller(client: TestClient) -> None:
+    state: ServiceState = client.app.state.storyline  # type: ignore[attr-defined]
+    state.labeller.run()
+
+
 def test_feed_lists_created_then_grew_with_cursor(client: TestClient) -> None:
     first, second = _seed_payloads()
     sid = client.post("/articles", json=first).json()["articles"][0]["storyline_id"]
     client.post("/articles", json=second)
+    _run_labeller(client)
     page = client.get("/changes", params={"since": 0}).json()
     kinds = [(c["seq"], c["storyline_id"], c["kind"], c["article_count"]) for c in page["changes"]]
-    # The second article also makes the label shared by both outlets: a relabel.
+    # The background labeller replaces the provisional headline label: a relabel.
     assert kinds == [(1, sid, "created", 1), (2, sid, "grew", 2), (3, sid, "relabelled", 2)]
     assert page["next_since"] == 3
     idle = client.get("/changes", params={"since": 3}).json()
@@ -113,6 +119,7 @@ def test_labels_name_the_story_and_relabels_are_in_the_feed(client: TestClient) 
     first, second = _seed_payloads()
     sid = client.post("/articles", json=first).json()["articles"][0]["storyline_id"]
     client.post("/articles", json=second)
+    _run_labeller(client)
     label = client.get(f"/storylines/{sid}").json()["label"]
     assert "Idlib" in label and label.endswith("— Sep 2018")
     basil = shared_rows("data/basil.jsonl")[0]

@@ -145,11 +145,12 @@ def test_a_proposal_overtaken_by_events_is_skipped(client: TestClient) -> None:
 def test_the_background_thread_repairs_without_being_asked(client: TestClient) -> None:
     import time
 
-    from app.services.discovery import DiscoveryThread
+    from app.services.periodic import PeriodicJob
 
     state = _state(client)
     kept = _chain_two_stories(client, state)[0]
-    thread = DiscoveryThread(_discovery(state), interval=0.05)
+    discovery = _discovery(state)
+    thread = PeriodicJob("discovery", discovery.run, discovery.due, interval=0.05)
     thread.start()
     try:
         deadline = time.monotonic() + 60
