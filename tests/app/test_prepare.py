@@ -18,6 +18,11 @@ from app.text import clean_text
         ("<style>p{}</style>text<!-- hidden -->", "text"),
         ("By [South Front](#) today", "By South Front today"),
         ("line\r\n\r\n\r\n\r\nnext", "line\n\nnext"),
+        # Curly quotes are straightened (with mojibake or without), dashes kept.
+        ("It\u2019s \u201cfine\u201d \u2014 really", 'It\'s "fine" \u2014 really'),
+        ("\u201cIt\u00e2\u20ac\u2122s\u201d", '"It\'s"'),
+        ("Cafe\u0301 re\u0301sume\u0301", "Caf\u00e9 r\u00e9sum\u00e9"),
+        ("\ufb01ne \uff21\uff22", "fine AB"),
     ],
 )
 def test_clean_text(raw: str, expected: str) -> None:
