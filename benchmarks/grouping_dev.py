@@ -203,6 +203,51 @@ def fit_join_model(
     return JoinModel(weights=tuple(weights), bias=round(float(model.intercept_[0]), 3))
 
 
+def fit_on_top(
+    base: Any,
+    corpora: Sequence[tuple[Sequence[Article], np.ndarray]],
+    features: Sequence[str],
+    grouper_params: dict[str, Any],
+    c: float = 1.0,
+) -> Any:
+    """Fit only ``features``' weights, the base model's score a fixed offset (no new bias).
+
+    The other weights and the bias stay as in ``base``, so wherever the new
+    features are 0 (a corpus without the facts they read) decisions are exactly
+    the base model's. Same loss as :func:`fit_join_model`: L2 (``c``), each corpus
+    weighing the same in total.
+    """
+    from scipy.optimize import minimize
+
+    from clustering import EvidenceGrouper, JoinModel
+    from clustering.join_model import FEATURES
+
+    cols = [FEATURES.index(f) for f in features]
+    frozen = np.asarray(base.weights, dtype=np.float64)
+    frozen[cols] = 0.0
+    zs, xs, ys, ws = [], [], [], []
+    for arts, vecs in corpora:
+        x, y = collect_features(EvidenceGrouper(**grouper_params), arts, vecs)
+        zs.append(x @ frozen + base.bias)
+        xs.append(x[:, cols])
+        ys.append(y)
+        ws.append(np.full(y.size, 1.0 / max(y.size, 1)))
+    z, x, y, w = (np.concatenate(a) for a in (zs, xs, ys, ws))
+    w = w / w.mean()
+
+    def loss(beta: np.ndarray) -> tuple[float, np.ndarray]:
+        t = z + x @ beta
+        p = 1.0 / (1.0 + np.exp(-t))
+        value = float((w * (np.logaddexp(0.0, t) - y * t)).sum()) + 0.5 * float(beta @ beta) / c
+        return value, x.T @ (w * (p - y)) + beta / c
+
+    beta = minimize(loss, np.zeros(len(cols)), jac=True, method="L-BFGS-B").x
+    weights = frozen.tolist()
+    for col, coef in zip(cols, beta, strict=True):
+        weights[col] = round(float(coef), 3)
+    return JoinModel(weights=tuple(weights), bias=base.bias, threshold=base.threshold)
+
+
 def _parse_value(text: str) -> Any:
     for cast in (int, float):
         try:
@@ -234,6 +279,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--fit", type=Path, nargs="*", default=None, help="corpora to fit on")
     parser.add_argument("--features", default="", help="comma list of features to fit")
     parser.add_argument("--halves", action="store_true", help="fit on one story half, test other")
+    parser.add_argument(
+        "--on-top",
+        action="store_true",
+        help="fit only --features' weights on top of DEFAULT_MODEL's other weights and bias "
+        "(with --halves, on top of those refitted on the half)",
+    )
     parser.add_argument(
         "--seed-checks",
         type=Path,
@@ -293,7 +344,7 @@ def _subset(
 
 def _fit_and_evaluate(args: argparse.Namespace) -> None:
     from clustering import EvidenceGrouper
-    from clustering.join_model import FEATURES
+    from clustering.join_model import DEFAULT_MODEL, FEATURES
     from clustering.metrics import score
 
     features = [f for f in args.features.split(",") if f] or list(FEATURES)
@@ -305,7 +356,19 @@ def _fit_and_evaluate(args: argparse.Namespace) -> None:
         grouper_params = {k: v for k, v in params.items() if k not in ("C", "threshold")}
         for half in (0, 1) if args.halves else (None,):
             train = [_subset(a, v, half) for a, v in fit_data]
-            model = fit_join_model(train, features, grouper_params, c=params.get("C", 1.0))
+            if args.on_top:
+                base = DEFAULT_MODEL
+                if half is not None:  # held out: refit the base on this half too
+                    kept = [
+                        f
+                        for f, w in zip(FEATURES, base.weights, strict=True)
+                        if w and f not in features
+                    ]
+                    refit = fit_join_model(train, kept, grouper_params, c=params.get("C", 1.0))
+                    base = type(refit)(refit.weights, refit.bias, base.threshold)
+                model = fit_on_top(base, train, features, grouper_params, c=params.get("C", 1.0))
+            else:
+                model = fit_join_model(train, features, grouper_params, c=params.get("C", 1.0))
             if "threshold" in params:
                 model = type(model)(model.weights, model.bias, params["threshold"])
             print(f"fit half={half} {params} {model}", flush=True)

@@ -31,7 +31,7 @@ from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Decision, Item
 from clustering.postings import TermPostings
 from clustering.storylines import F64, I64, Member, StorylineTable
-from clustering.terms import ENTITY_MARK, article_terms, title_terms
+from clustering.terms import ENTITY_MARK, FACT_KINDS, article_terms, fact_terms, title_terms
 
 _DAY = 86_400.0
 _MARGIN_CAP = 0.1
@@ -78,6 +78,8 @@ class EvidenceGrouper:
         self.vocab_at_compact_ = 0
         self.last_item_: Item | None = None
         self.last_terms_: dict[str, float] = {}
+        self.last_fact_item_: Item | None = None
+        self.last_facts_: frozenset[str] = frozenset()
         self.recent_ = np.zeros((0, 0), dtype=np.float32)  # ring of last added vectors
         self.added_ = 0
 
@@ -118,6 +120,7 @@ class EvidenceGrouper:
             weights,
             self.df_.lookup(t_terms),
             np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms)),
+            self._facts(item),
         )
         self.table_.add(storyline, member, item.timestamp, self.clock_)
         self.postings_.add(storyline, ids.tolist())
@@ -168,6 +171,7 @@ class EvidenceGrouper:
             feats[:, 11] = feats[:, 1] - mu
         feats[:, 12] = np.clip(feats[:, 11], -_MARGIN_CAP, _MARGIN_CAP)
         feats[:, 13] = log_gap * (1.0 - feats[:, 6]) * (1.0 - feats[:, 5])
+        feats[:, 14] = self._fact_conflict(table, rows, self._facts(item))
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
@@ -206,6 +210,42 @@ class EvidenceGrouper:
             )
             self.last_item_ = item
         return self.last_terms_
+
+    def _facts(self, item: Item) -> frozenset[str]:
+        if self.last_fact_item_ is not item:
+            body = item.body if self.boilerplate_ is None else self.boilerplate_.cut(item.body)
+            self.last_facts_ = fact_terms(item.title, body)
+            self.last_fact_item_ = item
+        return self.last_facts_
+
+    @staticmethod
+    def _fact_conflict(table: StorylineTable, rows: I64, facts: frozenset[str]) -> F64:
+        """Share of each candidate's comparable recent members that contradict the article, (k,).
+
+        A member is comparable when it states a fact of a kind the article states
+        too (an age, a street); it contradicts the article when on some such kind
+        their values are disjoint and on none do they share a value. 0 where no
+        member is comparable.
+        """
+        out = np.zeros(rows.size)
+        if not facts:
+            return out
+        mine = {k: v for k in FACT_KINDS if (v := {f for f in facts if f.startswith(k + ":")})}
+        for n, r in enumerate(rows.tolist()):
+            comparable = contradicting = 0
+            for m in table.members[r]:
+                agree = clash = False
+                for k, v in mine.items():
+                    theirs = {f for f in m.facts if f.startswith(k + ":")}
+                    if theirs:
+                        agree |= not theirs.isdisjoint(v)
+                        clash |= theirs.isdisjoint(v)
+                if agree or clash:
+                    comparable += 1
+                    contradicting += clash and not agree
+            if comparable:
+                out[n] = contradicting / comparable
+        return out
 
     def _rows_in_window(self, table: StorylineTable, ts: float | None) -> I64:
         n = table.size

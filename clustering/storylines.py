@@ -27,7 +27,8 @@ class Member:
 
     ``vector`` is the unit embedding (d,); ``term_ids``/``term_weights`` its
     article terms (k,); ``title_ids``/``title_weights`` the word terms of its
-    title alone (t,), for title-to-title comparison.
+    title alone (t,), for title-to-title comparison; ``facts`` its typed facts
+    (:func:`clustering.terms.fact_terms`), for spotting contradictions.
     """
 
     vector: F32
@@ -35,6 +36,7 @@ class Member:
     term_weights: F64
     title_ids: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     title_weights: F64 = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
+    facts: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)

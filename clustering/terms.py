@@ -85,3 +85,22 @@ def title_terms(title: str) -> dict[str, float]:
     return {
         term: 1.0 + math.log(c) for term, c in counts.items() if not term.startswith(ENTITY_MARK)
     }
+
+
+# Specific facts a report states in a fixed form: a person's age ("23-year-old") and a
+# street address ("the 4800 block of South Ashland"). Two reports of one event repeat
+# them; two look-alike reports of different events (templated roundups: "2 shot in
+# Englewood") share the template words but not these values.
+_AGE = re.compile(r"\b(\d{1,3})[- ](?:year|yr)s?[- ]old\b", re.IGNORECASE)
+_BLOCK = re.compile(
+    r"\b(\d{2,6}) block of (?:(?:North|South|East|West|[NSEW]\.?) )?([A-Z][^\W\d_]+)"
+)
+FACT_KINDS: tuple[str, ...] = ("age", "street")
+
+
+def fact_terms(title: str, body: str, *, max_chars: int = 3000) -> frozenset[str]:
+    """Typed facts of an article, as ``kind:value`` strings (kinds in :data:`FACT_KINDS`)."""
+    text = f"{title}\n{body[:max_chars]}"
+    facts = {f"age:{int(m.group(1))}" for m in _AGE.finditer(text)}
+    facts |= {f"street:{m.group(2).lower()}" for m in _BLOCK.finditer(text)}
+    return frozenset(facts)
