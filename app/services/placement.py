@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from app.db import lock_writes
@@ -51,9 +51,11 @@ class Placer:
                 runtime.catch_up(session)
                 changes = ChangeRecorder()
                 placed = {}
+                # (storyline, outlet) pairs placed in this batch, not yet flushed.
+                pairs: set[tuple[int, int]] = set()
                 for row, vector in rows:
                     placed[id(row)] = self._place_one(
-                        session, row, vector, now, model_name, changes
+                        session, row, vector, now, model_name, changes, pairs
                     )
                 runtime.retire_silent(session, changes)
                 changes.flush(session, now)
@@ -72,6 +74,7 @@ class Placer:
         now: datetime,
         model_name: str,
         changes: ChangeRecorder,
+        pairs: set[tuple[int, int]],
     ) -> Placement:
         runtime = self.runtime
         item = article_item(row, vector)
@@ -87,11 +90,19 @@ class Placer:
         is_new = storyline is None
         if storyline is None:
             storyline = _open_storyline(session, row, vector, now)
-        new_outlet = is_new or not session.scalar(
-            select(Article.id)
-            .where(Article.storyline_id == storyline.id, Article.outlet_id == row.outlet_id)
-            .limit(1)
-        )
+        # Rows of this batch reach the database in one flush at the end, not one by
+        # one: the outlet check asks the database only about what was there before.
+        pair = (storyline.id, row.outlet_id)
+        with session.no_autoflush:
+            new_outlet = is_new or (
+                pair not in pairs
+                and not session.scalar(
+                    select(Article.id)
+                    .where(Article.storyline_id == pair[0], Article.outlet_id == pair[1])
+                    .limit(1)
+                )
+            )
+        pairs.add(pair)
         row.embedding = vector.astype(np.float32).tobytes()
         row.embedding_model = model_name
         row.embedding_dim = int(vector.shape[0])
@@ -102,7 +113,6 @@ class Placer:
         row.claimed_by = row.claimed_until = None
         session.add(row)
         _grow(storyline, row, vector, new_outlet, now)
-        session.flush()
         changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
         # The grouper learns of the article only now; a failed commit triggers a rebuild.
         started = time.perf_counter()
@@ -114,12 +124,13 @@ class Placer:
 
 def _open_storyline(session: Session, row: Article, vector: np.ndarray, now: datetime) -> Storyline:
     at = row.effective_at
-    storyline = Storyline.opened(at, np.zeros_like(vector, dtype=np.float32).tobytes(), now)
+    values = Storyline.opening(at, np.zeros_like(vector, dtype=np.float32).tobytes(), now)
     # Labels are built in the background (app.services.labeller); until then, the headline.
-    storyline.label = provisional_label(row.title, at, at)
-    session.add(storyline)
-    session.flush()
-    return storyline
+    values["label"] = provisional_label(row.title, at, at)
+    # Inserted on its own for its id (RETURNING gives the tracked row); the batch's
+    # other rows wait for one flush at the end.
+    with session.no_autoflush:
+        return session.scalars(insert(Storyline).returning(Storyline), [values]).one()
 
 
 def _grow(
