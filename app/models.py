@@ -143,7 +143,7 @@ class Storyline(Base):
         }
 
     # seq of the last change-feed entry about this storyline: its version, and its ETag.
-    version: Mapped[int] = mapped_column(Integer, default=0)
+    version: Mapped[int] = mapped_column(Integer, default=0, index=True)
     label: Mapped[str] = mapped_column(Text, default="")
     label_terms: Mapped[list[str] | None] = mapped_column(JSON)
     # article_count when the label was last computed; relabelling waits for growth.

@@ -8,8 +8,9 @@ process and host shares, so work there limits the whole service. A
 1. counts the label terms of every article grouped since its mark (the
    highest ``group_seq`` counted, kept in ``job_mark`` in the same transaction
    as the counts, so each article is counted exactly once, whatever fails);
-2. rebuilds the label of every storyline that has none yet or has grown by
-   half since (:func:`app.services.labels.label_due`), reading members and
+2. rebuilds the label of every storyline, among those changed since its last
+   pass (``version``, indexed), that has none yet or has grown by half since
+   (:func:`app.services.labels.label_due`), reading members and
    term counts with no lock held, then writes the labels in one short
    transaction under the write lock, so ``relabelled`` entries of the change
    feed keep commit order.
@@ -29,7 +30,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from app.db import Database, exclusive_job, lock_writes
-from app.models import Article, JobMark, Storyline, StorylineStatus
+from app.models import Article, JobMark, Storyline, StorylineChange, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
 from app.services.labels import LABEL_GROWTH, apply_label, compute_label, count_term_sets
@@ -61,6 +62,10 @@ class Labeller:
         # In-process writers share the runtime's lock (SQLite's one writer; on
         # PostgreSQL, lock_writes is what orders writers across hosts).
         self.runtime = runtime
+        # Change seq when the last complete pass began: storylines not changed
+        # since were looked at then (each change bumps a storyline's version).
+        # -1 at first: the first pass also sees storylines from before the feed.
+        self.seen_version = -1
 
     def due(self) -> bool:
         """True when an article was grouped past the mark."""
@@ -78,12 +83,15 @@ class Labeller:
             counted = 0
             while (n := self._count(known)) > 0:
                 counted += n
+            with self.db.session() as session:
+                version = session.scalar(select(func.max(StorylineChange.seq))) or 0
             labelled = relabelled = 0
             after = 0  # storylines in id order, each looked at once per run
             while (batch := self._label(known, after, now or datetime.now(UTC))) is not None:
                 labelled += batch[0]
                 relabelled += batch[1]
                 after = batch[2]
+            self.seen_version = version
         report = LabelReport(counted, labelled, relabelled, time.perf_counter() - started)
         log.debug("labels: %s", report)
         return report
@@ -125,6 +133,7 @@ class Labeller:
                     select(Storyline)
                     .where(
                         Storyline.id > after,
+                        Storyline.version > self.seen_version,
                         Storyline.status != StorylineStatus.merged,
                         (Storyline.label_basis == 0)
                         | (Storyline.article_count >= Storyline.label_basis * LABEL_GROWTH),

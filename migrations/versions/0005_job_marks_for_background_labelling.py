@@ -23,6 +23,9 @@ def upgrade() -> None:
         sa.Column("value", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_job_mark")),
     )
+    # The labeller looks only at storylines changed since its last pass.
+    with op.batch_alter_table("storyline", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_storyline_version"), ["version"], unique=False)
     # Until now the grouping step counted label terms itself: every article
     # grouped so far is already in the term counts.
     op.execute(
@@ -32,4 +35,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("storyline", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_storyline_version"))
     op.drop_table("job_mark")

@@ -69,7 +69,8 @@ def test_each_grouped_article_is_counted_once_and_labels_wait_for_growth(
         assert _documents(state) == 6
         _ingest(state, rows[6:9])
         assert state.labeller.due()
-        assert state.labeller.run().counted == 3
+        report = state.labeller.run()
+        assert report.counted == 3 and report.labelled >= 1  # changed since: looked at
         assert _documents(state) == 9
         with state.db.session() as session:
             mark = session.scalar(select(JobMark.value).where(JobMark.name == "labels"))
