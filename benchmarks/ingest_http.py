@@ -90,7 +90,7 @@ def database(kind: str, postgres_url: str, prefill: int) -> Iterator[str]:
 
 @contextmanager
 def service(
-    url: str, workers: int, backend: str
+    url: str, workers: int, backend: str, extra_env: dict[str, str] | None = None
 ) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
     port = free_port()
     env = {
@@ -102,6 +102,7 @@ def service(
         "STORYLINE_EMBEDDING_BACKEND": backend,
         # The worker processes of this host, so each takes its share of the cores.
         "STORYLINE_WORKER_PROCESSES": str(max(workers, 1)),
+        **(extra_env or {}),
     }
     run = [sys.executable, "-m", "app.cli"]
     quiet: dict[str, Any] = {"cwd": ROOT, "env": env, "stdout": subprocess.DEVNULL}
@@ -212,7 +213,15 @@ def main() -> None:
     parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
+    parser.add_argument(
+        "--service-env",
+        action="append",
+        default=[],
+        metavar="NAME=VALUE",
+        help="environment of the service processes only (repeatable)",
+    )
     args = parser.parse_args()
+    extra_env = dict(item.split("=", 1) for item in args.service_env)
 
     rows = [r.payload for r in read_corpus(args.corpus) if r.payload][: args.n]
     batches = [rows[i : i + args.batch] for i in range(0, len(rows), args.batch)]
@@ -224,7 +233,7 @@ def main() -> None:
         workers = args.workers if kind == "postgresql" else 0
         with (
             database(kind, args.postgres_url, args.prefill) as url,
-            service(url, workers, args.backend) as (base, procs),
+            service(url, workers, args.backend, extra_env) as (base, procs),
         ):
             c0 = sum(cpu_seconds(p.pid) for p in procs)
             t0 = time.perf_counter()
@@ -242,6 +251,8 @@ def main() -> None:
 
     print(f"\n{len(rows)} articles of {args.corpus.name}, {args.batch} per POST, ", end="")
     print(f"{args.concurrency} clients, service backend {args.backend}, prefill {args.prefill}")
+    if extra_env:
+        print(f"service environment: {extra_env}")
     runs = ", ".join(f"{r:.1f}" for r in bare)
     print(
         f"bare torch encode: {rate:.1f} articles/s (median of {runs}), {cpu:.0f} core-ms/article\n"
