@@ -30,7 +30,7 @@ from clustering.doc_freq import DocumentFrequency
 from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Decision, Item
 from clustering.postings import TermPostings
-from clustering.storylines import F64, I64, Member, StorylineTable
+from clustering.storylines import F64, I64, LexicalBlock, Member, StorylineTable
 from clustering.terms import ENTITY_MARK, FACT_KINDS, article_terms, fact_terms, title_terms
 
 _DAY = 86_400.0
@@ -81,6 +81,9 @@ class EvidenceGrouper:
         self.last_fact_item_: Item | None = None
         self.last_facts_: frozenset[str] = frozenset()
         self.recent_ = np.zeros((0, 0), dtype=np.float32)  # ring of last added vectors
+        self.query_ = np.zeros(0, dtype=np.float64)  # scratch, all zeros between calls
+        self.last_title_: str | None = None
+        self.last_title_terms_: dict[str, float] = {}
         self.added_ = 0
 
     def __len__(self) -> int:
@@ -113,7 +116,7 @@ class EvidenceGrouper:
             self.is_entity_ = flags
         self.is_entity_[ids] = [t.startswith(ENTITY_MARK) for t in terms]
         weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
-        t_terms = title_terms(item.title)
+        t_terms = self._title_terms(item.title)
         member = Member(
             np.asarray(item.vector, dtype=np.float32),
             ids,
@@ -145,19 +148,25 @@ class EvidenceGrouper:
         if rows.size == 0:
             return [], np.zeros((0, len(FEATURES)))
         terms = self._terms(item)
+        q_ids = self.df_.lookup(terms)
+        q_w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
+        q_w *= self.df_.idf(q_ids)
+        q_ent = np.fromiter(
+            (t.startswith(ENTITY_MARK) for t in terms), dtype=bool, count=len(terms)
+        )
         n = table.size
         dense_c = ((table.sums[:n] @ item.vector) / np.maximum(table.norms[:n], 1e-12))[rows]
         if rows.size > self.shortlist:
             keep = np.zeros(rows.size, dtype=bool)
             keep[_top(dense_c, self.shortlist)] = True
-            keep |= self._lexical_hits(table, rows, terms)
+            keep |= self._lexical_hits(table, rows, q_ids, q_w)
             rows, dense_c = rows[keep], dense_c[keep]
         feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
         feats[:, 0] = dense_c
         feats[:, 1] = [
             max(float(m.vector @ item.vector) for m in table.members[r]) for r in rows.tolist()
         ]
-        feats[:, 2:7] = self._lexical(table, rows, terms, item.title)
+        feats[:, 2:7] = self._lexical(table, rows, q_ids, q_w, q_ent, item.title)
         log_gap = np.log1p(self._gap_days(table, rows, item.timestamp))
         feats[:, 7] = log_gap
         feats[:, 8] = np.log(table.counts[rows])
@@ -210,6 +219,13 @@ class EvidenceGrouper:
             )
             self.last_item_ = item
         return self.last_terms_
+
+    def _title_terms(self, title: str) -> dict[str, float]:
+        # decide and add both need the headline's terms: tokenise it once.
+        if self.last_title_ != title:
+            self.last_title_terms_ = title_terms(title)
+            self.last_title_ = title
+        return self.last_title_terms_
 
     def _facts(self, item: Item) -> frozenset[str]:
         if self.last_fact_item_ is not item:
@@ -266,15 +282,11 @@ class EvidenceGrouper:
         return np.nan_to_num(gap, nan=0.0) / _DAY
 
     def _lexical_hits(
-        self, table: StorylineTable, rows: I64, terms: dict[str, float]
+        self, table: StorylineTable, rows: I64, q_ids: I64, q_w: F64
     ) -> NDArray[np.bool_]:
         """Mask over ``rows``: the ``lexical_shortlist`` best by shared tf-idf weight."""
-        ids = self.df_.lookup(terms)
-        known = ids >= 0
-        ids = ids[known]
-        w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))[known]
-        w *= self.df_.idf(ids)
-        scores = self.postings_.match(ids, w, self.max_postings)
+        known = q_ids >= 0
+        scores = self.postings_.match(q_ids[known], q_w[known], self.max_postings)
         get = table.rows.get
         hit_rows = np.fromiter((get(k, -1) for k in scores), dtype=np.int64, count=len(scores))
         hit_all = np.zeros(table.size + 1)  # last slot absorbs evicted keys (-1)
@@ -286,89 +298,102 @@ class EvidenceGrouper:
         return mask
 
     def _lexical(
-        self, table: StorylineTable, rows: I64, terms: dict[str, float], title: str
+        self,
+        table: StorylineTable,
+        rows: I64,
+        q_ids: I64,
+        q_w: F64,
+        q_ent: NDArray[np.bool_],
+        title: str,
     ) -> F64:
         """Word, entity and title tf-idf cosines: shape (k, 5).
 
         Columns: word (centroid, best member), entity (centroid, best member),
         title (best member). Where either side has no entity terms (headline-only
         text), the entity cosine is missing and takes the word cosine instead.
+        ``q_ids``/``q_w``/``q_ent`` are the article's term ids (-1: unknown),
+        tf-idf weights and entity flags.
         """
-        q_ids = self.df_.lookup(terms)
-        q_w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
-        q_w *= self.df_.idf(q_ids)
-        q_ent = np.fromiter((t.startswith(ENTITY_MARK) for t in terms), dtype=bool)
         q_norm = (
             math.sqrt(float((q_w[~q_ent] ** 2).sum())),
             math.sqrt(float((q_w[q_ent] ** 2).sum())),
         )
-        known = q_ids >= 0
-        query = np.zeros(len(self.df_), dtype=np.float64)
-        query[q_ids[known]] = q_w[known]
-
-        # Segments: one per storyline centroid, then one per recent member.
-        seg_ids: list[I64] = []
-        seg_w: list[F64] = []
-        owner: list[int] = []  # candidate index of each member segment
-        title_ids: list[I64] = []
-        title_w: list[F64] = []
-        for r in rows.tolist():
-            seg_ids.append(table.lexicons[r].term_ids)
-            seg_w.append(table.lexicons[r].term_weights)
-        for k, r in enumerate(rows.tolist()):
-            for m in table.members[r]:
-                seg_ids.append(m.term_ids)
-                seg_w.append(m.term_weights)
-                title_ids.append(m.title_ids)
-                title_w.append(m.title_weights)
-                owner.append(k)
-        own = np.asarray(owner, dtype=np.int64)
-        lengths = np.fromiter((a.size for a in seg_ids), dtype=np.int64, count=len(seg_ids))
-        ids = np.concatenate(seg_ids)
-        w = np.concatenate(seg_w) * self.df_.idf(ids)
-        seg = np.repeat(np.arange(lengths.size), lengths)
-        ent = self.is_entity_[ids]
-        prod = w * query[ids]
-        cosines = []
-        for channel, mask in enumerate((~ent, ent)):
-            dot = np.bincount(seg, weights=prod * mask, minlength=lengths.size)
-            norm = np.sqrt(np.bincount(seg, weights=(w * w) * mask, minlength=lengths.size))
-            cos = dot / np.maximum(norm * q_norm[channel], 1e-12)
-            cosines.append((cos, norm))
-        (word, _), (entity, ent_norm) = cosines
-        entity = word if q_norm[1] == 0.0 else np.where(ent_norm > 0.0, entity, word)
-        out = np.zeros((rows.size, 5))
+        blocks = [table.block(r) for r in rows.tolist()]
         n = rows.size
-        out[:, 0], out[:, 2] = word[:n], entity[:n]
-        for col, cos in ((1, word[n:]), (3, entity[n:])):
-            np.maximum.at(out[:, col], own, cos)
-        out[:, 4] = self._title_cosine(title, title_ids, title_w, own, n)
+        members = np.fromiter((b.members for b in blocks), dtype=np.int64, count=n)
+        # Segments: per candidate its centroid, then its members (see LexicalBlock).
+        first_seg = np.cumsum(members + 1) - (members + 1)
+        n_seg = int((members + 1).sum())
+        sizes = np.fromiter((b.term_ids.size for b in blocks), dtype=np.int64, count=n)
+        ids = np.concatenate([b.term_ids for b in blocks])
+        w = np.concatenate([b.term_weights for b in blocks]) * self.df_.idf(ids)
+        seg = np.concatenate([b.segment for b in blocks]) + np.repeat(first_seg, sizes)
+        known = q_ids >= 0
+        query = self._scatter(q_ids[known], q_w[known])
+        try:
+            prod = w * query[ids]
+        finally:
+            query[q_ids[known]] = 0.0
+        # Word and entity channels of segment s are bins 2s and 2s + 1: one pass for both.
+        channel = 2 * seg + self.is_entity_[ids]
+        dot = np.bincount(channel, weights=prod, minlength=2 * n_seg).reshape(n_seg, 2)
+        norm = np.sqrt(np.bincount(channel, weights=w * w, minlength=2 * n_seg)).reshape(n_seg, 2)
+        word = dot[:, 0] / np.maximum(norm[:, 0] * q_norm[0], 1e-12)
+        entity = dot[:, 1] / np.maximum(norm[:, 1] * q_norm[1], 1e-12)
+        entity = word if q_norm[1] == 0.0 else np.where(norm[:, 1] > 0.0, entity, word)
+        is_member = np.ones(n_seg, dtype=bool)
+        is_member[first_seg] = False
+        owner = np.repeat(np.arange(n), members)
+        out = np.zeros((n, 5))
+        out[:, 0], out[:, 2] = word[first_seg], entity[first_seg]
+        for col, cos in ((1, word[is_member]), (3, entity[is_member])):
+            np.maximum.at(out[:, col], owner, cos)
+        out[:, 4] = self._title_cosine(title, blocks, members, owner)
         return out
 
     def _title_cosine(
-        self, title: str, seg_ids: list[I64], seg_w: list[F64], owner: I64, n: int
+        self, title: str, blocks: list[LexicalBlock], members: I64, owner: I64
     ) -> F64:
-        """Best tf-idf cosine of ``title`` with the member titles of each candidate, (n,)."""
-        out = np.zeros(n)
-        t_terms = title_terms(title)
-        if not t_terms or not seg_ids:
+        """Best tf-idf cosine of ``title`` with the member titles of each candidate, (n,).
+
+        ``members`` counts each candidate's members, ``owner`` gives the
+        candidate of each member (in block order).
+        """
+        out = np.zeros(len(blocks))
+        t_terms = self._title_terms(title)
+        if not t_terms or owner.size == 0:
             return out
         q_ids = self.df_.lookup(t_terms)
         q_w = np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms))
         q_w *= self.df_.idf(q_ids)
         q_norm = math.sqrt(float((q_w**2).sum()))
+        first_member = np.cumsum(members) - members
+        sizes = np.fromiter((b.title_ids.size for b in blocks), dtype=np.int64, count=len(blocks))
+        ids = np.concatenate([b.title_ids for b in blocks])
+        w = np.concatenate([b.title_weights for b in blocks]) * self.df_.idf(ids)
+        seg = np.concatenate([b.title_member for b in blocks]) + np.repeat(first_member, sizes)
         known = q_ids >= 0
-        query = np.zeros(len(self.df_), dtype=np.float64)
-        query[q_ids[known]] = q_w[known]
-        lengths = np.fromiter((a.size for a in seg_ids), dtype=np.int64, count=len(seg_ids))
-        ids = np.concatenate(seg_ids)
-        w = np.concatenate(seg_w) * self.df_.idf(ids)
-        seg = np.repeat(np.arange(lengths.size), lengths)
-        dot = np.bincount(seg, weights=w * query[ids], minlength=lengths.size)
-        norm = np.sqrt(np.bincount(seg, weights=w * w, minlength=lengths.size))
+        query = self._scatter(q_ids[known], q_w[known])
+        try:
+            dot = np.bincount(seg, weights=w * query[ids], minlength=owner.size)
+        finally:
+            query[q_ids[known]] = 0.0
+        norm = np.sqrt(np.bincount(seg, weights=w * w, minlength=owner.size))
         cos = dot / np.maximum(norm * q_norm, 1e-12)
         np.maximum.at(out, owner, cos)
         return out
+
+    def _scatter(self, ids: I64, weights: F64) -> F64:
+        """``weights`` at ``ids`` in a vocabulary-sized array of zeros, for gathering.
+
+        The array is reused across calls (a fresh one per call cost as much as
+        the products it serves once the vocabulary is large); the caller must
+        zero ``ids`` again when done.
+        """
+        if self.query_.size < len(self.df_):
+            self.query_ = np.zeros(max(1024, 2 * len(self.df_)), dtype=np.float64)
+        self.query_[ids] = weights
+        return self.query_
 
     def _housekeeping(self) -> None:
         table = self.table_

@@ -63,6 +63,28 @@ class Lexicon:
         self.term_ids, self.term_weights = ids[keep], self.term_weights[keep]
 
 
+@dataclass(slots=True)
+class LexicalBlock:
+    """A storyline's lexicon and its recent members' terms laid end to end.
+
+    Scoring an article against a shortlist reads every candidate's lexicon and
+    members. Gathering them from the member objects on each ``decide`` is a
+    Python loop over a few hundred small arrays; a row changes far more rarely
+    than it is read, so the table keeps them joined per row (see
+    :meth:`StorylineTable.block`). ``segment`` numbers the parts: 0 is the
+    lexicon, ``1 + j`` member ``j``; ``title_member`` gives the member ``j`` of
+    each title term. ``members`` is the number of members.
+    """
+
+    term_ids: I64
+    term_weights: F64
+    segment: I64
+    title_ids: I64
+    title_weights: F64
+    title_member: I64
+    members: int
+
+
 class StorylineTable:
     """Row store of live storylines keyed by the service's storyline ids."""
 
@@ -79,6 +101,7 @@ class StorylineTable:
         self.alive: NDArray[np.bool_] = np.zeros(0, dtype=bool)
         self.members: list[deque[Member]] = []
         self.lexicons: list[Lexicon] = []
+        self.blocks: list[LexicalBlock | None] = []  # per row, None until read after a change
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -102,6 +125,32 @@ class StorylineTable:
             self.first[row] = np.fmin(self.first[row], timestamp)
             self.last[row] = np.fmax(self.last[row], timestamp)
         self.active[row] = max(self.active[row], clock)
+        self.blocks[row] = None
+
+    def block(self, row: int) -> LexicalBlock:
+        """The lexicon and members of ``row`` joined (cached until the row changes)."""
+        cached = self.blocks[row]
+        if cached is not None:
+            return cached
+        lexicon, members = self.lexicons[row], self.members[row]
+        parts = [lexicon.term_ids, *(m.term_ids for m in members)]
+        sizes = [a.size for a in parts]
+        titles = [m.title_ids for m in members]
+        block = LexicalBlock(
+            term_ids=np.concatenate(parts),
+            term_weights=np.concatenate([lexicon.term_weights, *(m.term_weights for m in members)]),
+            segment=np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
+            title_ids=np.concatenate([np.zeros(0, dtype=np.int64), *titles]),
+            title_weights=np.concatenate(
+                [np.zeros(0, dtype=np.float64), *(m.title_weights for m in members)]
+            ),
+            title_member=np.repeat(
+                np.arange(len(titles), dtype=np.int64), [a.size for a in titles]
+            ),
+            members=len(members),
+        )
+        self.blocks[row] = block
+        return block
 
     def merge(self, source: int, target: int) -> None:
         """Fold storyline ``source`` into ``target``; either may be unknown (evicted)."""
@@ -123,6 +172,7 @@ class StorylineTable:
         self.members[dst] = deque(merged[-self.max_members :], maxlen=self.max_members)
         src_lex = self.lexicons[src]
         self.lexicons[dst].absorb(src_lex.term_ids, src_lex.term_weights)
+        self.blocks[dst] = None
         self._kill(src)
 
     def evict_inactive(self, before: float) -> list[tuple[int, I64]]:
@@ -144,6 +194,7 @@ class StorylineTable:
 
     def remap_terms(self, old_to_new: I64) -> None:
         """Follow a vocabulary compaction in every live member and lexicon."""
+        self.blocks = [None] * len(self.blocks)
         for row in self.rows.values():
             self.lexicons[row].remap(old_to_new)
             for m in self.members[row]:
@@ -158,6 +209,7 @@ class StorylineTable:
         self.alive[row] = False
         self.members[row] = deque(maxlen=self.max_members)
         self.lexicons[row] = Lexicon()
+        self.blocks[row] = None
 
     def _new_row(self, key: int) -> int:
         row = self.size
@@ -173,6 +225,7 @@ class StorylineTable:
         self.active[row] = -np.inf
         self.members.append(deque(maxlen=self.max_members))
         self.lexicons.append(Lexicon())
+        self.blocks.append(None)
         return row
 
     def _resize(self, cap: int) -> None:
@@ -199,6 +252,7 @@ class StorylineTable:
         self.keys = [self.keys[r] for r in order]
         self.members = [self.members[r] for r in order]
         self.lexicons = [self.lexicons[r] for r in order]
+        self.blocks = [self.blocks[r] for r in order]
         self.rows = {k: i for i, k in enumerate(self.keys)}
         for name in ("sums", "norms", "counts", "first", "last", "active", "alive"):
             arr = getattr(self, name)
