@@ -163,10 +163,13 @@ class EvidenceGrouper:
             rows, dense_c = rows[keep], dense_c[keep]
         feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
         feats[:, 0] = dense_c
-        feats[:, 1] = [
-            max(float(m.vector @ item.vector) for m in table.members[r]) for r in rows.tolist()
-        ]
-        feats[:, 2:7] = self._lexical(table, rows, q_ids, q_w, q_ent, item.title)
+        blocks = [table.block(r) for r in rows.tolist()]
+        members = np.fromiter((b.members for b in blocks), dtype=np.int64, count=rows.size)
+        # Best member cosine per candidate. vecdot takes each row's dot product as
+        # ``m.vector @ item.vector`` does (a matrix product may round differently).
+        sims = np.vecdot(np.concatenate([b.vectors for b in blocks]), item.vector)
+        feats[:, 1] = np.maximum.reduceat(sims, np.cumsum(members) - members)
+        feats[:, 2:7] = self._lexical(blocks, members, q_ids, q_w, q_ent, item.title)
         log_gap = np.log1p(self._gap_days(table, rows, item.timestamp))
         feats[:, 7] = log_gap
         feats[:, 8] = np.log(table.counts[rows])
@@ -299,8 +302,8 @@ class EvidenceGrouper:
 
     def _lexical(
         self,
-        table: StorylineTable,
-        rows: I64,
+        blocks: list[LexicalBlock],
+        members: I64,
         q_ids: I64,
         q_w: F64,
         q_ent: NDArray[np.bool_],
@@ -311,16 +314,15 @@ class EvidenceGrouper:
         Columns: word (centroid, best member), entity (centroid, best member),
         title (best member). Where either side has no entity terms (headline-only
         text), the entity cosine is missing and takes the word cosine instead.
-        ``q_ids``/``q_w``/``q_ent`` are the article's term ids (-1: unknown),
-        tf-idf weights and entity flags.
+        ``blocks`` are the candidates' (:meth:`StorylineTable.block`), ``members``
+        their numbers of members; ``q_ids``/``q_w``/``q_ent`` are the article's
+        term ids (-1: unknown), tf-idf weights and entity flags.
         """
         q_norm = (
             math.sqrt(float((q_w[~q_ent] ** 2).sum())),
             math.sqrt(float((q_w[q_ent] ** 2).sum())),
         )
-        blocks = [table.block(r) for r in rows.tolist()]
-        n = rows.size
-        members = np.fromiter((b.members for b in blocks), dtype=np.int64, count=n)
+        n = len(blocks)
         # Segments: per candidate its centroid, then its members (see LexicalBlock).
         first_seg = np.cumsum(members + 1) - (members + 1)
         n_seg = int((members + 1).sum())

@@ -73,7 +73,8 @@ class LexicalBlock:
     than it is read, so the table keeps them joined per row (see
     :meth:`StorylineTable.block`). ``segment`` numbers the parts: 0 is the
     lexicon, ``1 + j`` member ``j``; ``title_member`` gives the member ``j`` of
-    each title term. ``members`` is the number of members.
+    each title term. ``vectors`` stacks the members' embeddings, (members, d).
+    ``members`` is the number of members.
     """
 
     term_ids: I64
@@ -82,6 +83,7 @@ class LexicalBlock:
     title_ids: I64
     title_weights: F64
     title_member: I64
+    vectors: F32
     members: int
 
 
@@ -147,6 +149,7 @@ class StorylineTable:
             title_member=np.repeat(
                 np.arange(len(titles), dtype=np.int64), [a.size for a in titles]
             ),
+            vectors=np.stack([m.vector for m in members]),
             members=len(members),
         )
         self.blocks[row] = block
