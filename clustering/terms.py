@@ -16,6 +16,7 @@ boilerplate. Frequencies are dampened as ``1 + log(count)``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 
@@ -55,19 +56,41 @@ def article_terms(
 def _count(
     text: str, counts: dict[str, float], weight: float, limit: int | None, *, title: bool
 ) -> None:
-    for n, match in enumerate(_TOKEN.finditer(text)):
-        if limit is not None and n >= limit:
-            break
+    known = _TOKENS
+    for match in itertools.islice(_TOKEN.finditer(text), limit):
         token = match.group()
-        lower = token.lower()
-        has_digit = _DIGIT.search(token) is not None
-        if lower in _STOP_WORDS or (len(lower) < 2 and not has_digit):
+        info = known.get(token, _UNSEEN)
+        if info is _UNSEEN:
+            info = _classify(token)
+        if info is None:
             continue
+        lower, has_digit, entity = info
         counts[lower] = counts.get(lower, 0.0) + weight
         # Titles are often Title Cased, so capitals there say nothing; digits still do.
         if has_digit or (not title and token[0].isupper() and _mid_sentence(text, match.start())):
-            key = ENTITY_MARK + lower
-            counts[key] = counts.get(key, 0.0) + weight
+            counts[entity] = counts.get(entity, 0.0) + weight
+
+
+# What _count needs of a token, by token: (lower-cased, has a digit, entity key), or None
+# when it is not a term (a stop word, a single letter). Word frequencies are Zipfian, so
+# nearly every token of an article was seen before and one dict lookup replaces lower(), a
+# regex search and the stop-word test. Cleared when full, so memory stays bounded.
+_TOKENS: dict[str, tuple[str, bool, str] | None] = {}
+_MAX_TOKENS = 200_000
+_UNSEEN = ("", False, "")  # sentinel for a token not yet in _TOKENS
+
+
+def _classify(token: str) -> tuple[str, bool, str] | None:
+    """Classify ``token`` for :func:`_count` and remember the answer in ``_TOKENS``."""
+    lower = token.lower()
+    has_digit = _DIGIT.search(token) is not None
+    info = None
+    if lower not in _STOP_WORDS and (len(lower) >= 2 or has_digit):
+        info = (lower, has_digit, ENTITY_MARK + lower)
+    if len(_TOKENS) >= _MAX_TOKENS:
+        _TOKENS.clear()
+    _TOKENS[token] = info
+    return info
 
 
 def _mid_sentence(text: str, start: int) -> bool:
