@@ -70,12 +70,29 @@ class BoilerplateLines:
             return True
         return count >= self.min_articles and last - first >= self.min_span
 
-    def cut(self, body: str) -> str:
-        """``body`` without its furniture lines (unchanged when it has none)."""
+    def line_keys(self, body: str) -> list[int | None]:
+        """:meth:`line_key` of each line of ``body``.
+
+        Folding and hashing the lines is most of the cost of :meth:`cut` and
+        :meth:`observe`; a caller doing both for one body computes them once.
+        """
+        return [self.line_key(line) for line in body.split("\n")]
+
+    def cut(self, body: str, keys: list[int | None] | None = None) -> str:
+        """``body`` without its furniture lines (unchanged when it has none).
+
+        ``keys`` are the body's :meth:`line_keys` when the caller has them.
+        """
         if not self.lines_:
             return body
         lines = body.split("\n")
-        kept = [line for line in lines if not self.is_furniture(line)]
+        if keys is None:
+            keys = [self.line_key(line) for line in lines]
+        kept = [
+            line
+            for line, key in zip(lines, keys, strict=True)
+            if key is None or not self.is_furniture_key(key)
+        ]
         return body if len(kept) == len(lines) else "\n".join(kept)
 
     def observe(self, body: str, timestamp: float | None) -> None:

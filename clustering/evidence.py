@@ -79,6 +79,8 @@ class EvidenceGrouper:
         self.last_item_: Item | None = None
         self.last_terms_: dict[str, float] = {}
         self.last_fact_item_: Item | None = None
+        self.last_body_item_: Item | None = None
+        self.last_body_: tuple[str, list[int | None]] = ("", [])
         self.last_facts_: frozenset[str] = frozenset()
         self.recent_ = np.zeros((0, 0), dtype=np.float32)  # ring of last added vectors
         self.query_ = np.zeros(0, dtype=np.float64)  # scratch, all zeros between calls
@@ -128,7 +130,8 @@ class EvidenceGrouper:
         self.table_.add(storyline, member, item.timestamp, self.clock_)
         self.postings_.add(storyline, ids.tolist())
         if self.boilerplate_ is not None:
-            self.boilerplate_.observe(item.body, item.timestamp)
+            keys = self._body(item)[1]
+            self.boilerplate_.observe_keys({k for k in keys if k is not None}, item.timestamp)
         self._housekeeping()
 
     def merge(self, source: int, target: int) -> None:
@@ -213,15 +216,31 @@ class EvidenceGrouper:
     def _terms(self, item: Item) -> dict[str, float]:
         # The service calls decide(item) then add(item): tokenise once per item.
         if self.last_item_ is not item:
-            body = item.body if self.boilerplate_ is None else self.boilerplate_.cut(item.body)
             self.last_terms_ = article_terms(
                 item.title,
-                body,
+                self._body(item)[0],
                 title_weight=self.title_weight,
                 max_body_tokens=self.max_body_tokens,
             )
             self.last_item_ = item
         return self.last_terms_
+
+    def _body(self, item: Item) -> tuple[str, list[int | None]]:
+        """``item``'s body without furniture lines, and the keys of its lines.
+
+        Terms, facts and the furniture count of ``add`` all read them: cut and
+        hash the lines once per item. (Line keys depend on the text alone; the
+        cut depends on the furniture learned so far, and is taken when the item
+        is first read, as before.)
+        """
+        if self.last_body_item_ is not item:
+            if self.boilerplate_ is None:
+                self.last_body_ = (item.body, [])
+            else:
+                keys = self.boilerplate_.line_keys(item.body)
+                self.last_body_ = (self.boilerplate_.cut(item.body, keys), keys)
+            self.last_body_item_ = item
+        return self.last_body_
 
     def _title_terms(self, title: str) -> dict[str, float]:
         # decide and add both need the headline's terms: tokenise it once.
@@ -232,8 +251,7 @@ class EvidenceGrouper:
 
     def _facts(self, item: Item) -> frozenset[str]:
         if self.last_fact_item_ is not item:
-            body = item.body if self.boilerplate_ is None else self.boilerplate_.cut(item.body)
-            self.last_facts_ = fact_terms(item.title, body)
+            self.last_facts_ = fact_terms(item.title, self._body(item)[0])
             self.last_fact_item_ = item
         return self.last_facts_
 
