@@ -52,11 +52,18 @@ class DocumentFrequency:
         get = self.ids_.get
         return np.fromiter((get(t, -1) for t in terms), dtype=np.int64)
 
-    def idf(self, ids: NDArray[np.int64]) -> NDArray[np.float64]:
-        """Smoothed idf ``1 + ln((1 + N) / (1 + df))`` per id; unknown (-1) ids get df = 0."""
+    def idf(self, ids: NDArray[np.int64], *, known: bool = False) -> NDArray[np.float64]:
+        """Smoothed idf ``1 + ln((1 + N) / (1 + df))`` per id; unknown (-1) ids get df = 0.
+
+        ``known=True`` promises that every id is a term's (ids stored from
+        :meth:`add`), which skips masking out -1: these are the long arrays.
+        """
         scale = math.exp(-self.log_scale_)
         n = self.total_ * scale
-        df = np.where(ids >= 0, self.df_[np.maximum(ids, 0)] if self.df_.size else 0.0, 0.0)
+        if known:
+            df = self.df_[ids]
+        else:
+            df = np.where(ids >= 0, self.df_[np.maximum(ids, 0)] if self.df_.size else 0.0, 0.0)
         return np.asarray(1.0 + np.log((1.0 + n) / (1.0 + df * scale)), dtype=np.float64)
 
     def add(self, terms: Mapping[str, float], timestamp: float | None) -> NDArray[np.int64]:

@@ -31,7 +31,7 @@ from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Decision, Item
 from clustering.postings import TermPostings
 from clustering.storylines import F64, I64, LexicalBlock, Member, StorylineTable
-from clustering.terms import ENTITY_MARK, FACT_KINDS, article_terms, fact_terms, title_terms
+from clustering.terms import ENTITY_MARK, article_terms, fact_terms, facts_by_kind, title_terms
 
 _DAY = 86_400.0
 _MARGIN_CAP = 0.1
@@ -186,7 +186,7 @@ class EvidenceGrouper:
             feats[:, 11] = feats[:, 1] - mu
         feats[:, 12] = np.clip(feats[:, 11], -_MARGIN_CAP, _MARGIN_CAP)
         feats[:, 13] = log_gap * (1.0 - feats[:, 6]) * (1.0 - feats[:, 5])
-        feats[:, 14] = self._fact_conflict(table, rows, self._facts(item))
+        feats[:, 14] = self._fact_conflict(blocks, self._facts(item))
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
@@ -256,24 +256,25 @@ class EvidenceGrouper:
         return self.last_facts_
 
     @staticmethod
-    def _fact_conflict(table: StorylineTable, rows: I64, facts: frozenset[str]) -> F64:
+    def _fact_conflict(blocks: list[LexicalBlock], facts: frozenset[str]) -> F64:
         """Share of each candidate's comparable recent members that contradict the article, (k,).
 
         A member is comparable when it states a fact of a kind the article states
         too (an age, a street); it contradicts the article when on some such kind
         their values are disjoint and on none do they share a value. 0 where no
-        member is comparable.
+        member is comparable. ``blocks`` are the candidates', holding each
+        member's facts already split by kind.
         """
-        out = np.zeros(rows.size)
+        out = np.zeros(len(blocks))
         if not facts:
             return out
-        mine = {k: v for k in FACT_KINDS if (v := {f for f in facts if f.startswith(k + ":")})}
-        for n, r in enumerate(rows.tolist()):
+        mine = facts_by_kind(facts)
+        for n, block in enumerate(blocks):
             comparable = contradicting = 0
-            for m in table.members[r]:
+            for their_facts in block.facts:
                 agree = clash = False
                 for k, v in mine.items():
-                    theirs = {f for f in m.facts if f.startswith(k + ":")}
+                    theirs = their_facts.get(k)
                     if theirs:
                         agree |= not theirs.isdisjoint(v)
                         clash |= theirs.isdisjoint(v)
@@ -346,7 +347,7 @@ class EvidenceGrouper:
         n_seg = int((members + 1).sum())
         sizes = np.fromiter((b.term_ids.size for b in blocks), dtype=np.int64, count=n)
         ids = np.concatenate([b.term_ids for b in blocks])
-        w = np.concatenate([b.term_weights for b in blocks]) * self.df_.idf(ids)
+        w = np.concatenate([b.term_weights for b in blocks]) * self.df_.idf(ids, known=True)
         seg = np.concatenate([b.segment for b in blocks]) + np.repeat(first_seg, sizes)
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])
@@ -390,7 +391,7 @@ class EvidenceGrouper:
         first_member = np.cumsum(members) - members
         sizes = np.fromiter((b.title_ids.size for b in blocks), dtype=np.int64, count=len(blocks))
         ids = np.concatenate([b.title_ids for b in blocks])
-        w = np.concatenate([b.title_weights for b in blocks]) * self.df_.idf(ids)
+        w = np.concatenate([b.title_weights for b in blocks]) * self.df_.idf(ids, known=True)
         seg = np.concatenate([b.title_member for b in blocks]) + np.repeat(first_member, sizes)
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])

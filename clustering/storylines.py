@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 import numpy as np
 from numpy.typing import NDArray
 
+from clustering.terms import facts_by_kind
+
 F32 = NDArray[np.float32]
 F64 = NDArray[np.float64]
 I64 = NDArray[np.int64]
@@ -73,8 +75,9 @@ class LexicalBlock:
     than it is read, so the table keeps them joined per row (see
     :meth:`StorylineTable.block`). ``segment`` numbers the parts: 0 is the
     lexicon, ``1 + j`` member ``j``; ``title_member`` gives the member ``j`` of
-    each title term. ``vectors`` stacks the members' embeddings, (members, d).
-    ``members`` is the number of members.
+    each title term. ``vectors`` stacks the members' embeddings, (members, d);
+    ``facts`` holds each member's facts by kind. ``members`` is the number of
+    members.
     """
 
     term_ids: I64
@@ -84,6 +87,7 @@ class LexicalBlock:
     title_weights: F64
     title_member: I64
     vectors: F32
+    facts: list[dict[str, set[str]]]
     members: int
 
 
@@ -150,6 +154,7 @@ class StorylineTable:
                 np.arange(len(titles), dtype=np.int64), [a.size for a in titles]
             ),
             vectors=np.stack([m.vector for m in members]),
+            facts=[facts_by_kind(m.facts) for m in members],
             members=len(members),
         )
         self.blocks[row] = block

@@ -127,3 +127,8 @@ def fact_terms(title: str, body: str, *, max_chars: int = 3000) -> frozenset[str
     facts = {f"age:{int(m.group(1))}" for m in _AGE.finditer(text)}
     facts |= {f"street:{m.group(2).lower()}" for m in _BLOCK.finditer(text)}
     return frozenset(facts)
+
+
+def facts_by_kind(facts: frozenset[str]) -> dict[str, set[str]]:
+    """``facts`` split by kind, in :data:`FACT_KINDS` order; kinds without facts left out."""
+    return {k: v for k in FACT_KINDS if (v := {f for f in facts if f.startswith(k + ":")})}
