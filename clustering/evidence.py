@@ -166,7 +166,7 @@ class EvidenceGrouper:
             rows, dense_c = rows[keep], dense_c[keep]
         feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
         feats[:, 0] = dense_c
-        blocks = [table.block(r) for r in rows.tolist()]
+        blocks = [table.block(r, self.is_entity_) for r in rows.tolist()]
         members = np.fromiter((b.members for b in blocks), dtype=np.int64, count=rows.size)
         # Best member cosine per candidate. vecdot takes each row's dot product as
         # ``m.vector @ item.vector`` does (a matrix product may round differently).
@@ -348,16 +348,18 @@ class EvidenceGrouper:
         sizes = np.fromiter((b.term_ids.size for b in blocks), dtype=np.int64, count=n)
         ids = np.concatenate([b.term_ids for b in blocks])
         w = np.concatenate([b.term_weights for b in blocks]) * self.df_.idf(ids, known=True)
-        seg = np.concatenate([b.segment for b in blocks]) + np.repeat(first_seg, sizes)
+        # Word and entity channels of segment s are bins 2s and 2s + 1: one pass for both.
+        channel = np.concatenate([b.channel for b in blocks]) + np.repeat(2 * first_seg, sizes)
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])
         try:
-            prod = w * query[ids]
+            q = query[ids]
         finally:
             query[q_ids[known]] = 0.0
-        # Word and entity channels of segment s are bins 2s and 2s + 1: one pass for both.
-        channel = 2 * seg + self.is_entity_[ids]
-        dot = np.bincount(channel, weights=prod, minlength=2 * n_seg).reshape(n_seg, 2)
+        # Only terms the article shares add to a dot product; the rest would add 0.0.
+        shared = np.flatnonzero(q)
+        dot = np.bincount(channel[shared], weights=w[shared] * q[shared], minlength=2 * n_seg)
+        dot = dot.reshape(n_seg, 2)
         norm = np.sqrt(np.bincount(channel, weights=w * w, minlength=2 * n_seg)).reshape(n_seg, 2)
         word = dot[:, 0] / np.maximum(norm[:, 0] * q_norm[0], 1e-12)
         entity = dot[:, 1] / np.maximum(norm[:, 1] * q_norm[1], 1e-12)

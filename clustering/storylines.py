@@ -73,16 +73,17 @@ class LexicalBlock:
     members. Gathering them from the member objects on each ``decide`` is a
     Python loop over a few hundred small arrays; a row changes far more rarely
     than it is read, so the table keeps them joined per row (see
-    :meth:`StorylineTable.block`). ``segment`` numbers the parts: 0 is the
-    lexicon, ``1 + j`` member ``j``; ``title_member`` gives the member ``j`` of
-    each title term. ``vectors`` stacks the members' embeddings, (members, d);
-    ``facts`` holds each member's facts by kind. ``members`` is the number of
-    members.
+    :meth:`StorylineTable.block`). Part ``s`` is the lexicon for s = 0 and
+    member ``s - 1`` after; ``channel`` gives each term's bin, ``2s`` for a word
+    term and ``2s + 1`` for an entity term. ``title_member`` gives the member
+    of each title term. ``vectors`` stacks the members' embeddings, (members,
+    d); ``facts`` holds each member's facts by kind. ``members`` is the number
+    of members.
     """
 
     term_ids: I64
     term_weights: F64
-    segment: I64
+    channel: I64
     title_ids: I64
     title_weights: F64
     title_member: I64
@@ -133,8 +134,13 @@ class StorylineTable:
         self.active[row] = max(self.active[row], clock)
         self.blocks[row] = None
 
-    def block(self, row: int) -> LexicalBlock:
-        """The lexicon and members of ``row`` joined (cached until the row changes)."""
+    def block(self, row: int, is_entity: NDArray[np.bool_]) -> LexicalBlock:
+        """The lexicon and members of ``row`` joined (cached until the row changes).
+
+        ``is_entity`` flags entity terms by id; a stored id's flag never changes
+        (ids are renumbered only through :meth:`remap_terms`, which drops the
+        cache).
+        """
         cached = self.blocks[row]
         if cached is not None:
             return cached
@@ -142,10 +148,12 @@ class StorylineTable:
         parts = [lexicon.term_ids, *(m.term_ids for m in members)]
         sizes = [a.size for a in parts]
         titles = [m.title_ids for m in members]
+        term_ids = np.concatenate(parts)
+        segment = np.repeat(np.arange(len(parts), dtype=np.int64), sizes)
         block = LexicalBlock(
-            term_ids=np.concatenate(parts),
+            term_ids=term_ids,
             term_weights=np.concatenate([lexicon.term_weights, *(m.term_weights for m in members)]),
-            segment=np.repeat(np.arange(len(parts), dtype=np.int64), sizes),
+            channel=2 * segment + is_entity[term_ids],
             title_ids=np.concatenate([np.zeros(0, dtype=np.int64), *titles]),
             title_weights=np.concatenate(
                 [np.zeros(0, dtype=np.float64), *(m.title_weights for m in members)]
