@@ -308,11 +308,9 @@ class EvidenceGrouper:
     ) -> NDArray[np.bool_]:
         """Mask over ``rows``: the ``lexical_shortlist`` best by shared tf-idf weight."""
         known = q_ids >= 0
-        scores = self.postings_.match(q_ids[known], q_w[known], self.max_postings)
-        get = table.rows.get
-        hit_rows = np.fromiter((get(k, -1) for k in scores), dtype=np.int64, count=len(scores))
-        hit_all = np.zeros(table.size + 1)  # last slot absorbs evicted keys (-1)
-        hit_all[hit_rows] = np.fromiter(scores.values(), dtype=np.float64, count=len(scores))
+        hit_all = self.postings_.match_rows(
+            q_ids[known], q_w[known], self.max_postings, table.rows, table.size
+        )
         hit = hit_all[rows]
         mask = np.zeros(rows.size, dtype=bool)
         top = _top(hit, self.lexical_shortlist)

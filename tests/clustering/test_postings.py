@@ -53,3 +53,21 @@ def test_remap_terms_follows_vocabulary_compaction() -> None:
     p.remap_terms(ids(-1, 0, 1))
     assert p.match(ids(0, 1), weights(1.0, 1.0), max_postings=10) == {10: 2.0}
     assert sorted(p.lists_) == [0, 1]
+
+
+def test_match_rows_gives_match_scores_by_row_bit_for_bit() -> None:
+    rng = np.random.default_rng(0)
+    p = TermPostings()
+    keys = [10**12 + 7 * k for k in range(40)]  # large ids, as the service's may be
+    for key in keys:
+        p.add(key, rng.choice(30, size=12, replace=False).tolist())
+    rows = {key: r for r, key in enumerate(keys[:35])}  # the last five are not rows
+    term_ids, w = ids(*range(-1, 30)), rng.random(31) * 3.0
+    by_key = p.match(term_ids[1:], w[1:], max_postings=15)
+    expected = np.zeros(len(rows))
+    for key, score in by_key.items():
+        if key in rows:
+            expected[rows[key]] = score
+    got = p.match_rows(term_ids[1:], w[1:], max_postings=15, rows=rows, n_rows=len(rows))
+    assert got.tolist() == expected.tolist()
+    assert not p.match_rows(ids(), weights(), max_postings=15, rows=rows, n_rows=3).any()
