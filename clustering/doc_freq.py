@@ -14,6 +14,7 @@ move it). Weights are kept on a moving log scale so nothing overflows.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterable, Mapping
 
@@ -49,8 +50,8 @@ class DocumentFrequency:
 
     def lookup(self, terms: Iterable[str]) -> NDArray[np.int64]:
         """Ids of ``terms`` (shape (k,)), -1 for terms never added."""
-        get = self.ids_.get
-        return np.fromiter((get(t, -1) for t in terms), dtype=np.int64)
+        # map over the bound dict.get with a default runs in C: no Python frame per term.
+        return np.fromiter(map(self.ids_.get, terms, itertools.repeat(-1)), dtype=np.int64)
 
     def idf(self, ids: NDArray[np.int64], *, known: bool = False) -> NDArray[np.float64]:
         """Smoothed idf ``1 + ln((1 + N) / (1 + df))`` per id; unknown (-1) ids get df = 0.
@@ -69,13 +70,10 @@ class DocumentFrequency:
     def add(self, terms: Mapping[str, float], timestamp: float | None) -> NDArray[np.int64]:
         """Count one document containing ``terms``; return their ids, in iteration order."""
         self._advance(timestamp)
-        ids = np.empty(len(terms), dtype=np.int64)
-        for k, term in enumerate(terms):
-            tid = self.ids_.get(term)
-            if tid is None:
-                tid = len(self.ids_)
-                self.ids_[term] = tid
-            ids[k] = tid
+        # setdefault gives a known term its id and a new one the next; a list, then one
+        # array, avoids a NumPy item assignment per term.
+        known = self.ids_
+        ids = np.asarray([known.setdefault(term, len(known)) for term in terms], dtype=np.int64)
         if self.df_.size < len(self.ids_):
             grown = np.zeros(max(1024, 2 * len(self.ids_)), dtype=np.float64)
             grown[: self.df_.size] = self.df_
