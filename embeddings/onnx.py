@@ -81,6 +81,10 @@ class OnnxEmbedder:
         options.intra_op_num_threads = threads or os.cpu_count() or 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        # Idle intra-op threads sleep instead of spinning: the service's API,
+        # grouping and labelling threads share these cores (as OMP_WAIT_POLICY
+        # does for torch in app.state).
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         self._session: Any = ort.InferenceSession(
             str(graph), options, providers=["CPUExecutionProvider"]
         )
