@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
@@ -36,6 +37,16 @@ from clustering.terms import ENTITY_MARK, article_terms, fact_terms, facts_by_ki
 
 _DAY = 86_400.0
 _MARGIN_CAP = 0.1
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """One item's text as the grouper uses it (see :meth:`EvidenceGrouper._read`)."""
+
+    line_keys: list[int | None]  # BoilerplateLines.line_key of each body line
+    terms: dict[str, float]  # article_terms of the headline and the furniture-cut body
+    title_terms: dict[str, float]
+    facts: frozenset[str]
 
 
 class EvidenceGrouper:
@@ -78,15 +89,9 @@ class EvidenceGrouper:
         self.evicted_at_ = -math.inf
         self.vocab_at_compact_ = 0
         self.last_item_: Item | None = None
-        self.last_terms_: dict[str, float] = {}
-        self.last_fact_item_: Item | None = None
-        self.last_body_item_: Item | None = None
-        self.last_body_: tuple[str, list[int | None]] = ("", [])
-        self.last_facts_: frozenset[str] = frozenset()
+        self.last_reading_: _Reading | None = None
         self.recent_ = np.zeros((0, 0), dtype=np.float32)  # ring of last added vectors
         self.query_ = np.zeros(0, dtype=np.float64)  # scratch, all zeros between calls
-        self.last_title_: str | None = None
-        self.last_title_terms_: dict[str, float] = {}
         self.added_ = 0
 
     def __len__(self) -> int:
@@ -111,7 +116,8 @@ class EvidenceGrouper:
             self.recent_ = np.zeros((512, item.vector.shape[0]), dtype=np.float32)
         self.recent_[self.added_ % self.recent_.shape[0]] = item.vector
         self.added_ += 1
-        terms = self._terms(item)
+        reading = self._read(item)
+        terms = reading.terms
         ids = self.df_.add(terms, item.timestamp)
         if self.is_entity_.size < len(self.df_):
             flags = np.zeros(max(1024, 2 * len(self.df_)), dtype=bool)
@@ -119,20 +125,20 @@ class EvidenceGrouper:
             self.is_entity_ = flags
         self.is_entity_[ids] = _entity_flags(terms)
         weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
-        t_terms = self._title_terms(item.title)
+        t_terms = reading.title_terms
         member = Member(
             np.asarray(item.vector, dtype=np.float32),
             ids,
             weights,
             self.df_.lookup(t_terms),
             np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms)),
-            self._facts(item),
+            reading.facts,
         )
         self.table_.add(storyline, member, item.timestamp, self.clock_)
         self.postings_.add(storyline, ids.tolist())
         if self.boilerplate_ is not None:
-            keys = self._body(item)[1]
-            self.boilerplate_.observe_keys({k for k in keys if k is not None}, item.timestamp)
+            keys = {k for k in reading.line_keys if k is not None}
+            self.boilerplate_.observe_keys(keys, item.timestamp)
         self._housekeeping()
 
     def merge(self, source: int, target: int) -> None:
@@ -151,7 +157,8 @@ class EvidenceGrouper:
         rows = self._rows_in_window(table, item.timestamp)
         if rows.size == 0:
             return [], np.zeros((0, len(FEATURES)))
-        terms = self._terms(item)
+        reading = self._read(item)
+        terms = reading.terms
         q_ids = self.df_.lookup(terms)
         q_w = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
         q_w *= self.df_.idf(q_ids)
@@ -171,7 +178,7 @@ class EvidenceGrouper:
         # ``m.vector @ item.vector`` does (a matrix product may round differently).
         sims = np.vecdot(np.concatenate([b.vectors for b in blocks]), item.vector)
         feats[:, 1] = np.maximum.reduceat(sims, np.cumsum(members) - members)
-        feats[:, 2:7] = self._lexical(blocks, members, q_ids, q_w, q_ent, item.title)
+        feats[:, 2:7] = self._lexical(blocks, members, q_ids, q_w, q_ent, reading.title_terms)
         log_gap = np.log1p(self._gap_days(table, rows, item.timestamp))
         feats[:, 7] = log_gap
         feats[:, 8] = np.log(table.counts[rows])
@@ -185,7 +192,7 @@ class EvidenceGrouper:
             feats[:, 11] = feats[:, 1] - mu
         feats[:, 12] = np.clip(feats[:, 11], -_MARGIN_CAP, _MARGIN_CAP)
         feats[:, 13] = log_gap * (1.0 - feats[:, 6]) * (1.0 - feats[:, 5])
-        feats[:, 14] = self._fact_conflict(blocks, self._facts(item))
+        feats[:, 14] = self._fact_conflict(blocks, reading.facts)
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
@@ -212,47 +219,33 @@ class EvidenceGrouper:
         var = (sq + k * (sd0 * sd0 + (mu0 - mu) ** 2)) / (n + k)
         return mu, max(math.sqrt(var), 0.05)
 
-    def _terms(self, item: Item) -> dict[str, float]:
-        # The service calls decide(item) then add(item): tokenise once per item.
-        if self.last_item_ is not item:
-            self.last_terms_ = article_terms(
-                item.title,
-                self._body(item)[0],
-                title_weight=self.title_weight,
-                max_body_tokens=self.max_body_tokens,
+    def _read(self, item: Item) -> _Reading:
+        """What the grouper reads from ``item``'s text, once per item.
+
+        The service calls decide(item) then add(item), and both need the terms,
+        the headline's terms and the facts; the body's lines are cut and hashed
+        once for all of them. (Line keys depend on the text alone; the cut on
+        the furniture learned so far, taken when the item is first read.)
+        """
+        if self.last_item_ is not item or self.last_reading_ is None:
+            keys: list[int | None] = []
+            body = item.body
+            if self.boilerplate_ is not None:
+                keys = self.boilerplate_.line_keys(item.body)
+                body = self.boilerplate_.cut(item.body, keys)
+            self.last_reading_ = _Reading(
+                line_keys=keys,
+                terms=article_terms(
+                    item.title,
+                    body,
+                    title_weight=self.title_weight,
+                    max_body_tokens=self.max_body_tokens,
+                ),
+                title_terms=title_terms(item.title),
+                facts=fact_terms(item.title, body),
             )
             self.last_item_ = item
-        return self.last_terms_
-
-    def _body(self, item: Item) -> tuple[str, list[int | None]]:
-        """``item``'s body without furniture lines, and the keys of its lines.
-
-        Terms, facts and the furniture count of ``add`` all read them: cut and
-        hash the lines once per item. (Line keys depend on the text alone; the
-        cut depends on the furniture learned so far, and is taken when the item
-        is first read, as before.)
-        """
-        if self.last_body_item_ is not item:
-            if self.boilerplate_ is None:
-                self.last_body_ = (item.body, [])
-            else:
-                keys = self.boilerplate_.line_keys(item.body)
-                self.last_body_ = (self.boilerplate_.cut(item.body, keys), keys)
-            self.last_body_item_ = item
-        return self.last_body_
-
-    def _title_terms(self, title: str) -> dict[str, float]:
-        # decide and add both need the headline's terms: tokenise it once.
-        if self.last_title_ != title:
-            self.last_title_terms_ = title_terms(title)
-            self.last_title_ = title
-        return self.last_title_terms_
-
-    def _facts(self, item: Item) -> frozenset[str]:
-        if self.last_fact_item_ is not item:
-            self.last_facts_ = fact_terms(item.title, self._body(item)[0])
-            self.last_fact_item_ = item
-        return self.last_facts_
+        return self.last_reading_
 
     @staticmethod
     def _fact_conflict(blocks: list[LexicalBlock], facts: frozenset[str]) -> F64:
@@ -323,7 +316,7 @@ class EvidenceGrouper:
         q_ids: I64,
         q_w: F64,
         q_ent: NDArray[np.bool_],
-        title: str,
+        t_terms: dict[str, float],
     ) -> F64:
         """Word, entity and title tf-idf cosines: shape (k, 5).
 
@@ -368,19 +361,18 @@ class EvidenceGrouper:
         out[:, 0], out[:, 2] = word[first_seg], entity[first_seg]
         for col, cos in ((1, word[is_member]), (3, entity[is_member])):
             np.maximum.at(out[:, col], owner, cos)
-        out[:, 4] = self._title_cosine(title, blocks, members, owner)
+        out[:, 4] = self._title_cosine(t_terms, blocks, members, owner)
         return out
 
     def _title_cosine(
-        self, title: str, blocks: list[LexicalBlock], members: I64, owner: I64
+        self, t_terms: dict[str, float], blocks: list[LexicalBlock], members: I64, owner: I64
     ) -> F64:
-        """Best tf-idf cosine of ``title`` with the member titles of each candidate, (n,).
+        """Best tf-idf cosine of a headline's terms with each candidate's member titles, (n,).
 
         ``members`` counts each candidate's members, ``owner`` gives the
         candidate of each member (in block order).
         """
         out = np.zeros(len(blocks))
-        t_terms = self._title_terms(title)
         if not t_terms or owner.size == 0:
             return out
         q_ids = self.df_.lookup(t_terms)
