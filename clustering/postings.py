@@ -53,23 +53,6 @@ class TermPostings:
             int(old_to_new[t]): keys for t, keys in self.lists_.items() if old_to_new[t] >= 0
         }
 
-    def match(
-        self, term_ids: NDArray[np.int64], weights: NDArray[np.float64], max_postings: int
-    ) -> dict[int, float]:
-        """Storyline key -> summed query weight of shared terms.
-
-        Terms whose posting list is longer than ``max_postings`` are skipped: they
-        are common, cost the most and discriminate the least.
-        """
-        scores: dict[int, float] = {}
-        for t, w in zip(term_ids.tolist(), weights.tolist(), strict=True):
-            posting = self.lists_.get(t)
-            if posting is None or len(posting) > max_postings:
-                continue
-            for key in posting:
-                scores[key] = scores.get(key, 0.0) + w
-        return scores
-
     def match_rows(
         self,
         term_ids: NDArray[np.int64],
@@ -78,14 +61,15 @@ class TermPostings:
         rows: Mapping[int, int],
         n_rows: int,
     ) -> NDArray[np.float64]:
-        """:meth:`match`'s scores by row, shape (n_rows,): ``rows`` maps keys to rows.
+        """Summed query weight of shared terms per row, shape (n_rows,).
 
-        Keys ``rows`` lacks are left out. The same sums as :meth:`match`, to the
-        bit (each row's weights are added in query order, as ``match`` adds
-        them), in about a third less time on long posting lists: keys are looked
-        up and summed in C (``map`` over ``rows.get``, then ``np.bincount``)
-        rather than by one Python dict update per listed key. Summing by row,
-        not by key, keeps the bins as few as the rows however large the keys.
+        ``rows`` maps storyline keys to rows; keys it lacks are left out. Terms
+        whose posting list is longer than ``max_postings`` are skipped: they are
+        common, cost the most and discriminate the least. Keys are looked up and
+        summed in C (``map`` over ``rows.get``, then ``np.bincount``, each row's
+        weights added in query order), a third faster on long posting lists than
+        a Python dict update per listed key. Summing by row, not by key, keeps
+        the bins as few as the rows however large the keys.
         """
         postings, kept = [], []
         for t, w in zip(term_ids.tolist(), weights.tolist(), strict=True):
