@@ -33,7 +33,7 @@ from app.db import Database, exclusive_job, lock_writes
 from app.models import Article, JobMark, Storyline, StorylineChange, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
-from app.services.labels import LABEL_GROWTH, apply_label, compute_label, count_term_sets
+from app.services.labels import apply_label, compute_labels, count_term_sets, label_due_clause
 from clustering.labels import Label, tracked_terms
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,7 @@ class Labeller:
                         Storyline.id > after,
                         Storyline.version > self.seen_version,
                         Storyline.status != StorylineStatus.merged,
-                        (Storyline.label_basis == 0)
-                        | (Storyline.article_count >= Storyline.label_basis * LABEL_GROWTH),
+                        label_due_clause(),
                     )
                     .order_by(Storyline.id)
                     .limit(_LABEL_BATCH)
@@ -144,8 +143,9 @@ class Labeller:
             )
             if not due:
                 return None
+            computed = compute_labels(session, due, known)
             labels: dict[int, tuple[Label, int]] = {
-                s.id: (compute_label(session, s, known), s.article_count) for s in due
+                s.id: (computed[s.id], s.article_count) for s in due
             }
         relabelled = 0
         with self.runtime.lock, self.db.session() as session:

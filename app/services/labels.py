@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -16,7 +16,7 @@ from clustering.labels import Label, make_label, materially_different, tracked_t
 
 # A label is rebuilt when the storyline has grown by half since the last build,
 # so the work is amortised O(1) per article and labels settle as stories grow.
-LABEL_GROWTH = 1.5
+_GROWTH = 1.5
 _MEMBERS_READ = 200
 _IN_CHUNK = 500
 
@@ -64,45 +64,62 @@ def refresh_label(
     """
     if not label_due(storyline):
         return
-    label = compute_label(session, storyline, known)
+    label = compute_labels(session, [storyline], known)[storyline.id]
     apply_label(storyline, label, storyline.article_count, changes)
 
 
 def label_due(storyline: Storyline) -> bool:
     """True when the label was never computed or the storyline grew by half since."""
-    return (
-        storyline.label_basis == 0
-        or storyline.article_count >= storyline.label_basis * LABEL_GROWTH
+    return storyline.label_basis == 0 or storyline.article_count >= storyline.label_basis * _GROWTH
+
+
+def label_due_clause() -> ColumnElement[bool]:
+    """:func:`label_due` as a SQL condition on ``Storyline``, to select due storylines."""
+    return (Storyline.label_basis == 0) | (
+        Storyline.article_count >= Storyline.label_basis * _GROWTH
     )
 
 
-def compute_label(
-    session: Session, storyline: Storyline, known: Mapping[int, set[str]] | None = None
-) -> Label:
-    """The label of ``storyline`` from its latest members and the stream's term counts."""
+def compute_labels(
+    session: Session, storylines: Sequence[Storyline], known: Mapping[int, set[str]] | None = None
+) -> dict[int, Label]:
+    """Storyline id -> label, from each one's latest members and the stream's term counts.
+
+    The term counts of all of them are read together, and the document count once.
+    """
     known = known or {}
-    members = session.execute(
-        select(Article.id, Article.title, Article.body, Outlet.name)
-        .join(Outlet, Outlet.id == Article.outlet_id)
-        .where(Article.storyline_id == storyline.id)
-        .order_by(Article.effective_at.desc(), Article.id.desc())
-        .limit(_MEMBERS_READ)
-    ).all()
-    articles = [(title, body, outlet) for _, title, body, outlet in members]
-    terms = sorted(
-        set().union(*(known.get(i) or tracked_terms(title, body) for i, title, body, _ in members))
-    )
+    members: dict[int, list[tuple[str, str, str]]] = {}
+    terms: dict[int, set[str]] = {}
+    for storyline in storylines:
+        rows = session.execute(
+            select(Article.id, Article.title, Article.body, Outlet.name)
+            .join(Outlet, Outlet.id == Article.outlet_id)
+            .where(Article.storyline_id == storyline.id)
+            .order_by(Article.effective_at.desc(), Article.id.desc())
+            .limit(_MEMBERS_READ)
+        ).all()
+        members[storyline.id] = [(title, body, outlet) for _, title, body, outlet in rows]
+        terms[storyline.id] = set().union(
+            *(known.get(i) or tracked_terms(title, body) for i, title, body, _ in rows)
+        )
+    wanted = sorted({t[:128] for ts in terms.values() for t in ts})
     df: dict[str, int] = {}
-    for start in range(0, len(terms), _IN_CHUNK):
-        chunk = [t[:128] for t in terms[start : start + _IN_CHUNK]]
-        rows = session.execute(select(Term.term, Term.df).where(Term.term.in_(chunk)))
-        df.update({term: count for term, count in rows})
+    for start in range(0, len(wanted), _IN_CHUNK):
+        chunk = wanted[start : start + _IN_CHUNK]
+        counts = session.execute(select(Term.term, Term.df).where(Term.term.in_(chunk)))
+        df.update({term: count for term, count in counts})
     documents = session.scalar(select(Term.df).where(Term.term == _DOCUMENTS))
     if documents is None:
         documents = _grouped(session)
-    return make_label(
-        articles, df, documents, storyline.first_published_at, storyline.last_published_at
-    )
+    labels = {}
+    for s in storylines:
+        # Each label sees the counts of its own terms only, as if read alone: a
+        # phrase counted for another storyline must not change how this one scores it.
+        own = {k: df[k] for k in {t[:128] for t in terms[s.id]} if k in df}
+        labels[s.id] = make_label(
+            members[s.id], own, documents, s.first_published_at, s.last_published_at
+        )
+    return labels
 
 
 def apply_label(storyline: Storyline, label: Label, basis: int, changes: ChangeRecorder) -> bool:
