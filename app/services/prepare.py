@@ -9,14 +9,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from langdetect import DetectorFactory, LangDetectException, detect
+from py3langid.langid import classify
 from pydantic import TypeAdapter, ValidationError
 
 from app.errors import InvalidInput, input_error
 from app.schemas import ArticleIn
 from app.text import clean_text
 
-DetectorFactory.seed = 0  # langdetect is random unless seeded
 _BATCH = TypeAdapter(list[ArticleIn])
 _SINGLE = TypeAdapter(ArticleIn)
 _DOMAIN = re.compile(r"^[a-z0-9-]+(\.[a-z0-9-]+)+$")
@@ -129,12 +128,15 @@ def normalize_outlet(raw: str) -> str:
 
 
 def detect_language(title: str, body: str) -> str:
-    """ISO 639-1 code of the text, or "und" when it cannot be told."""
+    """ISO 639-1 code of the text, or "und" when it has no letters to tell by.
+
+    A naive Bayes over byte n-grams (py3langid): deterministic and about 0.3 ms
+    per article. langdetect, used before, took 5 ms, more than all of grouping.
+    """
     sample = f"{title}\n{body[:2000]}"
-    try:
-        return str(detect(sample))
-    except LangDetectException:
+    if not any(ch.isalpha() for ch in sample):
         return "und"
+    return str(classify(sample)[0])
 
 
 def content_hash(title: str, body: str) -> str:
