@@ -34,7 +34,13 @@ class Settings(BaseSettings):
         ".cache/onnx",
         description="Where the ONNX export lives; exported there at start-up when absent.",
     )
-    embed_batch_size: int = Field(32, ge=1, le=1024, description="Texts per model call.")
+    embed_batch_size: int = Field(
+        16,
+        ge=1,
+        le=1024,
+        description="Texts per model call (16: 12% faster than 32 on 2 cores, and its "
+        "activations fit the heap; see embeddings/memory.py).",
+    )
     embed_threads: int = Field(
         0,
         ge=0,

@@ -23,6 +23,7 @@ from app.services.periodic import PeriodicJob
 from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex
 from app.services.worker import Worker
+from embeddings.memory import keep_activations_in_heap
 from embeddings.protocol import Embedder
 
 log = logging.getLogger("storyline")
@@ -119,6 +120,7 @@ def make_embedder(settings: Settings) -> Embedder:
     # (bare encode: 86-94). Read when torch is first imported, so set here;
     # an explicit OMP_WAIT_POLICY in the environment wins.
     os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    keep_activations_in_heap()
     if settings.embedding_backend == "onnx":
         from embeddings.onnx import OnnxEmbedder
 

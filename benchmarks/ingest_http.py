@@ -12,7 +12,11 @@ waits until every article is grouped, and reports articles/s from the first
 POST to the last placement, POST latency p50/p99 and the peak RSS of every
 service process. In the same run, before and after the services, it times bare
 SentenceTransformer (torch) encoding of the same texts and prints the ratio
-against their median, whatever backend the service used.
+against their median, whatever backend the service used. Bare encode is timed
+two ways, each in a fresh process: "plain" is sentence-transformers' own
+defaults (32 texts per call, glibc's default allocator), "as served" calls the
+model with the service's settings (``STORYLINE_EMBED_BATCH_SIZE``, activations
+kept in the heap), so the second ratio is the service's overhead alone.
 
 CPU time is counted too: core-ms per article of every service process from the
 first POST to the last placement, against core-ms per article of bare encode,
@@ -25,6 +29,7 @@ measure memory with a large store.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import socket
@@ -41,9 +46,11 @@ from typing import Any
 
 import httpx
 
+from app.config import Settings
 from app.corpus import read_corpus
 from app.db import make_engine, migrate, scratch_database
 from app.text import clean_text
+from embeddings.memory import keep_activations_in_heap
 from embeddings.sentence import SentenceTransformerEmbedder
 from embeddings.text import embedding_text
 
@@ -186,9 +193,20 @@ def wait_grouped(base: str, n: int, timeout: float) -> None:
         time.sleep(0.2)
 
 
-def bare_rates(texts: list[str], repeats: int) -> tuple[list[float], list[float]]:
-    """Articles/s and core-ms per article of bare torch encode of ``texts``, per repeat."""
-    model = SentenceTransformerEmbedder()
+BARE_MODES = ("plain", "as served")
+
+
+def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], list[float]]:
+    """Articles/s and core-ms per article of bare torch encode of ``texts``, per repeat.
+
+    Runs in this process: call it through ``bare_in_subprocess`` so an allocator
+    setting of one mode never leaks into the other.
+    """
+    if mode == "plain":
+        model = SentenceTransformerEmbedder()
+    else:
+        keep_activations_in_heap()
+        model = SentenceTransformerEmbedder(batch_size=Settings().embed_batch_size)
     model.embed(texts[:8])
     rates, core_ms = [], []
     for _ in range(repeats):
@@ -196,6 +214,17 @@ def bare_rates(texts: list[str], repeats: int) -> tuple[list[float], list[float]
         model.embed(texts)
         rates.append(len(texts) / (time.perf_counter() - t0))
         core_ms.append((time.process_time() - c0) * 1000 / len(texts))
+    return rates, core_ms
+
+
+def bare_in_subprocess(
+    corpus: Path, n: int, repeats: int, mode: str
+) -> tuple[list[float], list[float]]:
+    """``bare_rates`` in a fresh interpreter (this script with ``--bare MODE``)."""
+    cmd = [sys.executable, __file__, str(corpus), "-n", str(n)]
+    cmd += ["--repeats", str(repeats), "--bare", mode]
+    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    rates, core_ms = json.loads(out.strip().splitlines()[-1])
     return rates, core_ms
 
 
@@ -220,14 +249,20 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="environment of the service processes only (repeatable)",
     )
+    parser.add_argument("--bare", choices=BARE_MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     extra_env = dict(item.split("=", 1) for item in args.service_env)
 
     rows = [r.payload for r in read_corpus(args.corpus) if r.payload][: args.n]
     batches = [rows[i : i + args.batch] for i in range(0, len(rows), args.batch)]
     texts = [embedding_text(clean_text(str(r["title"])), clean_text(str(r["body"]))) for r in rows]
+    if args.bare:  # the child of bare_in_subprocess
+        print(json.dumps(bare_rates(texts, args.repeats, args.bare)))
+        return
     # Bare runs before and after the services, so load drift shows as spread.
-    bare, bare_cpu = bare_rates(texts, args.repeats)
+    bare: dict[str, tuple[list[float], list[float]]] = {
+        mode: bare_in_subprocess(args.corpus, args.n, args.repeats, mode) for mode in BARE_MODES
+    }
     results = []
     for kind in args.stores.split(","):
         workers = args.workers if kind == "postgresql" else 0
@@ -244,28 +279,32 @@ def main() -> None:
             rss = [peak_rss_mb(p.pid) for p in procs]
             cuts = statistics.quantiles(latencies, n=100, method="inclusive")
             results.append((kind, workers, len(rows) / elapsed, cuts[49], cuts[98], core_ms, rss))
-    more, more_cpu = bare_rates(texts, args.repeats)
-    bare += more
-    bare_cpu += more_cpu
-    rate, cpu = statistics.median(bare), statistics.median(bare_cpu)
+    for mode in BARE_MODES:
+        more, more_cpu = bare_in_subprocess(args.corpus, args.n, args.repeats, mode)
+        bare[mode] = (bare[mode][0] + more, bare[mode][1] + more_cpu)
+    medians = {m: (statistics.median(r), statistics.median(c)) for m, (r, c) in bare.items()}
 
     print(f"\n{len(rows)} articles of {args.corpus.name}, {args.batch} per POST, ", end="")
     print(f"{args.concurrency} clients, service backend {args.backend}, prefill {args.prefill}")
     if extra_env:
         print(f"service environment: {extra_env}")
-    runs = ", ".join(f"{r:.1f}" for r in bare)
-    print(
-        f"bare torch encode: {rate:.1f} articles/s (median of {runs}), {cpu:.0f} core-ms/article\n"
-    )
-    print("| store | worker processes | articles/s | x bare | POST p50 ms | POST p99 ms ", end="")
-    print("| core-ms/article (bare) | peak RSS MiB: API (+ workers) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    for mode, (rates, _) in bare.items():
+        rate, cpu = medians[mode]
+        runs = ", ".join(f"{r:.1f}" for r in rates)
+        print(f"bare torch encode, {mode}: {rate:.1f} articles/s (median of {runs}), ", end="")
+        print(f"{cpu:.0f} core-ms/article")
+    (plain, plain_cpu), (served, served_cpu) = (medians[m] for m in BARE_MODES)
+    print("\n| store | worker processes | articles/s | x bare plain | x bare as served ", end="")
+    print("| POST p50 ms | POST p99 ms | core-ms/article (bare plain, as served) ", end="")
+    print("| peak RSS MiB: API (+ workers) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for kind, workers, service_rate, p50, p99, core_ms, rss in results:
         memory = f"{rss[0]:.0f}" + "".join(f" + {r:.0f}" for r in rss[1:])
         print(
             f"| {kind} | {workers or 'in-process'} | {service_rate:.1f} | "
-            f"{service_rate / rate:.2f} | {p50 * 1000:.0f} | {p99 * 1000:.0f} | "
-            f"{core_ms:.0f} ({cpu:.0f}) | {memory} |"
+            f"{service_rate / plain:.2f} | {service_rate / served:.2f} | "
+            f"{p50 * 1000:.0f} | {p99 * 1000:.0f} | "
+            f"{core_ms:.0f} ({plain_cpu:.0f}, {served_cpu:.0f}) | {memory} |"
         )
 
 
