@@ -5,8 +5,9 @@ tens of MiB. glibc serves blocks that large with ``mmap`` and hands them back to
 the kernel on free, so every batch faults its pages in afresh: in the service
 that was 11-18% of all its CPU time, spent in the kernel. Raising glibc's mmap
 threshold to its ceiling (32 MiB) and its trim threshold keeps those blocks in
-the heap for the next batch, for every thread of the process. Batches of 16 texts at 256 word pieces stay under
-the ceiling (the largest activation is 16 x 256 x 1536 floats, 24 MiB).
+the heap for the next batch, for every thread of the process. Batches of 16
+texts at 256 word pieces stay under the ceiling (the largest activation is
+16 x 256 x 1536 floats, 24 MiB).
 """
 
 from __future__ import annotations
