@@ -64,6 +64,11 @@ class ArticleQueue:
                 or 0
             )
 
+    def latest_placement(self) -> int:
+        """The grouping order (``group_seq``) of the newest placement, any process's."""
+        with self.db.session() as session:
+            return session.scalar(select(func.max(Article.group_seq))) or 0
+
     def accept(self, articles: list[PreparedArticle], now: datetime) -> list[Ingested]:
         """Store new articles as pending (idempotently); results follow the input order."""
         for attempt in (1, 2):

@@ -19,6 +19,7 @@ class Worker:
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self._latest_seen: int | None = None  # the newest placement at the last look
 
     def run_once(self) -> int:
         """One round: returns how many articles it moved along (0 when idle)."""
@@ -27,10 +28,27 @@ class Worker:
         claimed = self.queue.claim(now)
         if claimed:
             self.queue.embed_claimed(claimed, now)
-        # While there is more to embed, queueing behind another worker's grouping
-        # would leave this worker's model idle: group only if nobody else is.
-        grouped = self.queue.group_embedded(datetime.now(UTC), wait=not claimed)
+        grouped = 0
+        if not claimed or self._groups_cheaply():
+            # While there is more to embed, queueing behind another worker's
+            # grouping would leave this worker's model idle: group only if nobody
+            # else is.
+            grouped = self.queue.group_embedded(datetime.now(UTC), wait=not claimed)
         return len(claimed) + grouped
+
+    def _groups_cheaply(self) -> bool:
+        """Whether grouping now, with more to embed, is worth this worker's time.
+
+        Before placing, a process replays every placement other processes made
+        since its last (``catch_up``): with two workers taking turns, each
+        replayed the other's and grouping cost twice its CPU. So while there is
+        more to embed, a worker groups only when it is current, or when nobody
+        has placed anything since its last look (the other grouper has stopped
+        or died), so embedded articles never wait on a worker that is gone.
+        """
+        latest = self.queue.latest_placement()
+        seen, self._latest_seen = self._latest_seen, latest
+        return latest == self.queue.ingestor.runtime.synced_seq or latest == seen
 
     def run(self) -> None:
         while not self.stopping.is_set():

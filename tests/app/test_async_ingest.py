@@ -261,6 +261,39 @@ def test_a_worker_embeds_on_while_another_is_grouping(
         state.close()
 
 
+def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    # Two hosts on one database, each with its own grouping runtime.
+    config = _async(settings, in_process_worker=False, worker_batch=2)
+    first, second = ServiceState.start(config, embedder), ServiceState.start(config, embedder)
+    try:
+        now = datetime.now(UTC)
+        rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        grouper, other = Worker(first.queue, 0.01), Worker(second.queue, 0.01)
+        first.queue.accept(batch[:2], now)
+        _drain(grouper)
+        first.queue.accept(batch[2:], now)
+        # More to embed, behind the first host, which has placed since this
+        # worker last looked: it embeds and leaves the placing, replaying nothing.
+        assert other.run_once() == 2
+        assert _counts(first) == {
+            ArticleStatus.grouped: 2,
+            ArticleStatus.embedded: 2,
+            ArticleStatus.pending: 2,
+        }
+        assert second.runtime.synced_seq == 0
+        # Nobody has placed since its last look: the other grouper may be gone,
+        # so it catches up and places everything embedded.
+        assert other.run_once() == 2 + 4
+        assert _counts(first) == {ArticleStatus.grouped: 6}
+        assert second.runtime.synced_seq == 6
+    finally:
+        first.close()
+        second.close()
+
+
 def test_worker_processes_of_one_host_share_its_cores() -> None:
     cores = len(os.sched_getaffinity(0))
     assert embed_threads(Settings(worker_processes=1)) == cores
