@@ -181,16 +181,26 @@ def post_all(base: str, batches: list[list[dict[str, Any]]], clients: int) -> li
 
 
 def wait_grouped(base: str, n: int, timeout: float) -> None:
+    """Poll /health until ``n`` articles are grouped (or failed).
+
+    The poller shares the cores with the service: polling five times a second
+    on a fresh connection each time slowed the model by ~13% (23.3 s of model
+    time for 1,000 texts in process against 26.4 s in the service). So it keeps
+    one connection and polls once a second until the last 100 articles, then
+    every 0.1 s so the end is seen promptly.
+    """
     deadline = time.monotonic() + timeout
-    while True:
-        counts = httpx.get(f"{base}/health", timeout=10).json()["articles"]
-        if counts.get("grouped", 0) + counts.get("failed", 0) >= n:
-            if counts.get("failed"):
-                print(f"  warning: {counts['failed']} articles failed")
-            return
-        if time.monotonic() > deadline:
-            raise RuntimeError(f"not all grouped after {timeout} s: {counts}")
-        time.sleep(0.2)
+    with httpx.Client(base_url=base, timeout=10) as http:
+        while True:
+            counts = http.get("/health").json()["articles"]
+            done = counts.get("grouped", 0) + counts.get("failed", 0)
+            if done >= n:
+                if counts.get("failed"):
+                    print(f"  warning: {counts['failed']} articles failed")
+                return
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"not all grouped after {timeout} s: {counts}")
+            time.sleep(1.0 if n - done > 100 else 0.1)
 
 
 BARE_MODES = ("plain", "as served")
