@@ -37,12 +37,15 @@ def keep_activations_in_heap() -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    ok = bool(mallopt(_M_MMAP_THRESHOLD, _MMAP_CEILING) == 1)
-    ok = bool(mallopt(_M_TRIM_THRESHOLD, _KEEP_FREE) == 1) and ok
     # Threads other than the main one get arenas of at most 64 MiB, which a
-    # batch's activations outgrow and unmap again: keep every thread in the
-    # main heap, which honours the thresholds above.
-    ok = bool(mallopt(_M_ARENA_MAX, 1) == 1) and ok
+    # batch's activations outgrow and unmap again: one arena keeps every thread
+    # in the main heap, which honours the thresholds.
+    wanted = (
+        (_M_MMAP_THRESHOLD, _MMAP_CEILING),
+        (_M_TRIM_THRESHOLD, _KEEP_FREE),
+        (_M_ARENA_MAX, 1),
+    )
+    ok = all([mallopt(param, value) == 1 for param, value in wanted])
     if not ok:
         log.warning("mallopt refused the heap thresholds; model batches will page-fault")
     return ok
