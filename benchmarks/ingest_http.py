@@ -15,8 +15,9 @@ SentenceTransformer (torch) encoding of the same texts and prints the ratio
 against their median, whatever backend the service used. Bare encode is timed
 two ways, each in a fresh process: "plain" is sentence-transformers' own
 defaults (32 texts per call, glibc's default allocator), "as served" calls the
-model with the service's settings (``STORYLINE_EMBED_BATCH_SIZE``, activations
-kept in the heap), so the second ratio is the service's overhead alone.
+model as the service sets it up (``make_embedder``: its batch size, threads,
+passive OpenMP waiting, activations kept in the heap), so the second ratio is
+the service's overhead alone.
 
 CPU time is counted too: core-ms per article of every service process from the
 first POST to the last placement, against core-ms per article of bare encode,
@@ -49,8 +50,9 @@ import httpx
 from app.config import Settings
 from app.corpus import read_corpus
 from app.db import make_engine, migrate, scratch_database
+from app.state import make_embedder
 from app.text import clean_text
-from embeddings.memory import keep_activations_in_heap
+from embeddings.protocol import Embedder
 from embeddings.sentence import SentenceTransformerEmbedder
 from embeddings.text import embedding_text
 
@@ -213,10 +215,9 @@ def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], 
     setting of one mode never leaks into the other.
     """
     if mode == "plain":
-        model = SentenceTransformerEmbedder()
-    else:
-        keep_activations_in_heap()
-        model = SentenceTransformerEmbedder(batch_size=Settings().embed_batch_size)
+        model: Embedder = SentenceTransformerEmbedder()
+    else:  # the service's own model set-up, from the service's environment
+        model = make_embedder(Settings(embedding_backend="torch"))
     model.embed(texts[:8])
     rates, core_ms = [], []
     for _ in range(repeats):
@@ -228,12 +229,17 @@ def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], 
 
 
 def bare_in_subprocess(
-    corpus: Path, n: int, repeats: int, mode: str
+    corpus: Path, n: int, repeats: int, mode: str, service_env: dict[str, str]
 ) -> tuple[list[float], list[float]]:
-    """``bare_rates`` in a fresh interpreter (this script with ``--bare MODE``)."""
+    """``bare_rates`` in a fresh interpreter (this script with ``--bare MODE``).
+
+    It gets the services' extra environment, so "as served" follows settings
+    such as ``STORYLINE_EMBED_BATCH_SIZE`` given with ``--service-env``.
+    """
     cmd = [sys.executable, __file__, str(corpus), "-n", str(n)]
     cmd += ["--repeats", str(repeats), "--bare", mode]
-    out = subprocess.run(cmd, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    env = {**os.environ, **service_env}
+    out = subprocess.run(cmd, cwd=ROOT, env=env, check=True, capture_output=True, text=True).stdout
     rates, core_ms = json.loads(out.strip().splitlines()[-1])
     return rates, core_ms
 
@@ -271,7 +277,8 @@ def main() -> None:
         return
     # Bare runs before and after the services, so load drift shows as spread.
     bare: dict[str, tuple[list[float], list[float]]] = {
-        mode: bare_in_subprocess(args.corpus, args.n, args.repeats, mode) for mode in BARE_MODES
+        mode: bare_in_subprocess(args.corpus, args.n, args.repeats, mode, extra_env)
+        for mode in BARE_MODES
     }
     results = []
     for kind in args.stores.split(","):
@@ -290,7 +297,7 @@ def main() -> None:
             cuts = statistics.quantiles(latencies, n=100, method="inclusive")
             results.append((kind, workers, len(rows) / elapsed, cuts[49], cuts[98], core_ms, rss))
     for mode in BARE_MODES:
-        more, more_cpu = bare_in_subprocess(args.corpus, args.n, args.repeats, mode)
+        more, more_cpu = bare_in_subprocess(args.corpus, args.n, args.repeats, mode, extra_env)
         bare[mode] = (bare[mode][0] + more, bare[mode][1] + more_cpu)
     medians = {m: (statistics.median(r), statistics.median(c)) for m, (r, c) in bare.items()}
 
