@@ -11,7 +11,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, event, func, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
@@ -75,6 +75,25 @@ def migrate(engine: Engine, revision: str = "head") -> None:
 
 # Any constant works; it names "the writer" among PostgreSQL advisory locks.
 _WRITE_LOCK_KEY = 0x5708_11E5
+
+
+def reserve_ids(session: Session, model: type[Any], n: int, after: int = 0) -> list[int]:
+    """``n`` unused ids of ``model``'s integer key, ascending, for rows not yet inserted.
+
+    Knowing a row's id before its INSERT lets a transaction insert many rows in
+    one statement. On PostgreSQL they come from the key's sequence (an id taken
+    and never used is a harmless gap); on SQLite, where ids follow the largest
+    one stored, they are the next ``n`` past it and past ``after``, the last id
+    this transaction already handed out. Call it under :func:`lock_writes`: on
+    SQLite, a writer in another process that inserts first makes the INSERT
+    fail with an IntegrityError rather than reuse an id.
+    """
+    table = model.__table__
+    if session.get_bind().dialect.name == "postgresql":
+        query = text("SELECT nextval(pg_get_serial_sequence(:t, 'id')) FROM generate_series(1, :n)")
+        return [int(i) for i in session.scalars(query, {"t": table.name, "n": n})]
+    top = max(session.scalar(select(func.max(table.c.id))) or 0, after)
+    return list(range(top + 1, top + 1 + n))
 
 
 def lock_writes(session: Session) -> None:

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import lock_writes
+from app.db import lock_writes, reserve_ids
 from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime, article_item
@@ -49,16 +49,21 @@ class Placer:
             try:
                 lock_writes(session)
                 runtime.catch_up(session)
-                changes = ChangeRecorder()
+                batch = _Batch(session, len(rows), now)
                 placed = {}
-                # (storyline, outlet) pairs placed in this batch, not yet flushed.
-                pairs: set[tuple[int, int]] = set()
+                # Nothing reaches the database until every row is decided: the
+                # storylines the batch opens go in first, in one INSERT with
+                # their final counts, then the articles that point at them.
+                with session.no_autoflush:
+                    for row, vector in rows:
+                        placed[id(row)] = self._place_one(batch, row, vector)
+                session.add_all(batch.opened.values())
+                session.flush()
                 for row, vector in rows:
-                    placed[id(row)] = self._place_one(
-                        session, row, vector, now, model_name, changes, pairs
-                    )
-                runtime.retire_silent(session, changes)
-                changes.flush(session, now)
+                    _settle(row, vector, placed[id(row)], model_name, runtime.next_group_seq())
+                    session.add(row)
+                runtime.retire_silent(session, batch.changes)
+                batch.changes.flush(session, now)
                 session.commit()
             except Exception:
                 session.rollback()
@@ -66,71 +71,89 @@ class Placer:
                 raise
         return {row.id: placed[id(row)] for row, _ in rows}
 
-    def _place_one(
-        self,
-        session: Session,
-        row: Article,
-        vector: np.ndarray,
-        now: datetime,
-        model_name: str,
-        changes: ChangeRecorder,
-        pairs: set[tuple[int, int]],
-    ) -> Placement:
+    def _place_one(self, batch: _Batch, row: Article, vector: np.ndarray) -> Placement:
         runtime = self.runtime
         item = article_item(row, vector)
         started = time.perf_counter()
         decision = runtime.grouper.decide(item)
         self.method_seconds += time.perf_counter() - started
-        storyline = None
-        if decision.storyline is not None:
-            storyline = session.get(Storyline, decision.storyline)
-            # A grouper a step behind a merge may name the absorbed storyline: follow it.
-            while storyline is not None and storyline.merged_into is not None:
-                storyline = session.get(Storyline, storyline.merged_into)
+        storyline = None if decision.storyline is None else batch.storyline(decision.storyline)
         is_new = storyline is None
         if storyline is None:
-            storyline = _open_storyline(session, row, vector, now)
-        # Rows of this batch reach the database in one flush at the end, not one by
-        # one: the outlet check asks the database only about what was there before.
-        pair = (storyline.id, row.outlet_id)
-        with session.no_autoflush:
-            new_outlet = is_new or (
-                pair not in pairs
-                and not session.scalar(
-                    select(Article.id)
-                    .where(Article.storyline_id == pair[0], Article.outlet_id == pair[1])
-                    .limit(1)
-                )
-            )
-        pairs.add(pair)
-        row.embedding = vector.astype(np.float32).tobytes()
-        row.embedding_model = model_name
-        row.embedding_dim = int(vector.shape[0])
-        row.storyline_id = storyline.id
-        row.similarity = 1.0 if is_new else decision.similarity
-        row.status = ArticleStatus.grouped
-        row.group_seq = runtime.next_group_seq()
-        row.claimed_by = row.claimed_until = None
-        session.add(row)
-        _grow(storyline, row, vector, new_outlet, now)
-        changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
+            storyline = batch.open(row, vector)
+        new_outlet = is_new or batch.new_outlet(storyline.id, row.outlet_id)
+        _grow(storyline, row, vector, new_outlet, batch.now)
+        batch.changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
         # The grouper learns of the article only now; a failed commit triggers a rebuild.
         started = time.perf_counter()
         runtime.grouper.add(item, storyline.id)
         self.method_seconds += time.perf_counter() - started
         runtime.observe(row.effective_at)
-        return Placement(storyline.id, is_new, row.similarity)
+        return Placement(storyline.id, is_new, 1.0 if is_new else decision.similarity)
 
 
-def _open_storyline(session: Session, row: Article, vector: np.ndarray, now: datetime) -> Storyline:
-    at = row.effective_at
-    values = Storyline.opening(at, np.zeros_like(vector, dtype=np.float32).tobytes(), now)
-    # Labels are built in the background (app.services.labeller); until then, the headline.
-    values["label"] = provisional_label(row.title, at, at)
-    # Inserted on its own for its id (RETURNING gives the tracked row); the batch's
-    # other rows wait for one flush at the end.
-    with session.no_autoflush:
-        return session.scalars(insert(Storyline).returning(Storyline), [values]).one()
+class _Batch:
+    """What one placement transaction has decided so far, before any of it is flushed."""
+
+    def __init__(self, session: Session, size: int, now: datetime) -> None:
+        self.session = session
+        self.size = size  # rows in the batch: no more storylines than that are opened
+        self.now = now
+        self.changes = ChangeRecorder()
+        self.opened: dict[int, Storyline] = {}  # by id, not yet inserted
+        self._free_ids: list[int] = []
+        # (storyline, outlet) pairs placed in this batch: the database knows the rest.
+        self._pairs: set[tuple[int, int]] = set()
+
+    def storyline(self, storyline_id: int) -> Storyline | None:
+        """The live storyline ``storyline_id`` stands for (following merges), or None."""
+        storyline = self.opened.get(storyline_id) or self.session.get(Storyline, storyline_id)
+        # A grouper a step behind a merge may name the absorbed storyline: follow it.
+        while storyline is not None and storyline.merged_into is not None:
+            storyline = self.session.get(Storyline, storyline.merged_into)
+        return storyline
+
+    def open(self, row: Article, vector: np.ndarray) -> Storyline:
+        if not self._free_ids:
+            wanted = self.size - len(self.opened)
+            after = max(self.opened, default=0)
+            self._free_ids = reserve_ids(self.session, Storyline, wanted, after)[::-1]
+        at = row.effective_at
+        zeros = np.zeros_like(vector, dtype=np.float32).tobytes()
+        storyline = Storyline.opened(at, zeros, self.now)
+        storyline.id = self._free_ids.pop()
+        # Labels are built in the background (app.services.labeller); until then, the headline.
+        storyline.label = provisional_label(row.title, at, at)
+        self.opened[storyline.id] = storyline
+        self._pairs.add((storyline.id, row.outlet_id))
+        return storyline
+
+    def new_outlet(self, storyline_id: int, outlet_id: int) -> bool:
+        """Whether ``outlet_id`` has no article in the (existing) storyline yet."""
+        pair = (storyline_id, outlet_id)
+        if pair in self._pairs:
+            return False
+        self._pairs.add(pair)
+        if storyline_id in self.opened:
+            return True
+        query = select(Article.id).where(
+            Article.storyline_id == storyline_id, Article.outlet_id == outlet_id
+        )
+        return self.session.scalar(query.limit(1)) is None
+
+
+def _settle(
+    row: Article, vector: np.ndarray, placement: Placement, model_name: str, group_seq: int
+) -> None:
+    """Write a placed article's outcome onto its row."""
+    row.embedding = vector.astype(np.float32).tobytes()
+    row.embedding_model = model_name
+    row.embedding_dim = int(vector.shape[0])
+    row.storyline_id = placement.storyline_id
+    row.similarity = placement.similarity
+    row.status = ArticleStatus.grouped
+    row.group_seq = group_seq
+    row.claimed_by = row.claimed_until = None
 
 
 def _grow(
