@@ -100,6 +100,11 @@ class Outlet(Base):
 
 class Storyline(Base):
     __tablename__ = "storyline"
+    # Retiring silent storylines asks for active ones last published before a
+    # cutoff after every batch: a range, not a scan of every active storyline.
+    __table_args__ = (
+        Index("ix_storyline_status_last_published_at", "status", "last_published_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
