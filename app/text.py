@@ -6,8 +6,10 @@ import html
 import re
 import unicodedata
 
+from collections.abc import Callable, Mapping
+
 import ftfy
-from ftfy import fixes
+from ftfy import chardata, fixes
 
 _BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr|p|div|li|h[1-6])\b[^>]*>")
 _SCRIPTS = re.compile(r"(?is)<\s*(script|style|noscript)\b.*?<\s*/\s*\1\s*>")
@@ -18,15 +20,33 @@ _BLANK_LINES = re.compile(r"\n\s*\n+")
 _MARKDOWN_LINK = re.compile(r"!?\[([^\[\]\n]{0,300})\]\([^()\s]{0,2048}\)")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _LATIN1 = re.compile("[\u0080-\u00ff]")
-# What ftfy.fix_text does after fixing the encoding, in its order.
+
+
+def _translation(table: Mapping[int, object]) -> Callable[[str], str]:
+    """``text.translate(table)``, skipped when ``text`` has none of the table's characters.
+
+    ftfy's ligature, width and control-character fixes are such translations;
+    translate looks up every character of the text in a dict, a search for a
+    character class runs in C at a fraction of that, and most texts need none.
+    """
+    present = re.compile("[" + "".join(re.escape(chr(c)) for c in sorted(table)) + "]")
+
+    def apply(text: str) -> str:
+        return text.translate(table) if present.search(text) else text
+
+    return apply
+
+
+# What ftfy.fix_text does after fixing the encoding, in its order (the same functions,
+# or the same translations guarded by a search).
 _CHARACTER_FIXES = (
-    fixes.fix_latin_ligatures,
-    fixes.fix_character_width,
+    _translation(chardata.LIGATURES),  # fixes.fix_latin_ligatures
+    _translation(chardata.WIDTH_MAP),  # fixes.fix_character_width
     fixes.uncurl_quotes,
     fixes.fix_line_breaks,
     fixes.fix_surrogates,
     fixes.remove_terminal_escapes,
-    fixes.remove_control_chars,
+    _translation(chardata.CONTROL_CHARS),  # fixes.remove_control_chars
 )
 
 
