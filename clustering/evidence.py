@@ -98,7 +98,7 @@ class EvidenceGrouper:
         return 0 if self.table_ is None else len(self.table_)
 
     def decide(self, item: Item) -> Decision:
-        keys, features = self.candidates(item)
+        keys, features = self.candidates(item, all_features=False)
         if not keys:
             return Decision(None, 0.0)
         p = self.model.probability(features)
@@ -149,8 +149,13 @@ class EvidenceGrouper:
             self.postings_.rename(source, target, self.table_.lexicons[row].term_ids.tolist())
         self.table_.merge(source, target)
 
-    def candidates(self, item: Item) -> tuple[list[int], F64]:
-        """Shortlisted storyline keys and their features, shape (k, len(FEATURES))."""
+    def candidates(self, item: Item, *, all_features: bool = True) -> tuple[list[int], F64]:
+        """Shortlisted storyline keys and their features, shape (k, len(FEATURES)).
+
+        With ``all_features`` False, the lexical centroid cosines (word_centroid,
+        entity_centroid), the costliest features, are left at 0 when the model
+        gives them no weight: its probabilities stay exactly the same.
+        """
         table = self.table_
         if table is None or len(table) == 0:
             return [], np.zeros((0, len(FEATURES)))
@@ -178,7 +183,11 @@ class EvidenceGrouper:
         # ``m.vector @ item.vector`` does (a matrix product may round differently).
         sims = np.vecdot(np.concatenate([b.vectors for b in blocks]), item.vector)
         feats[:, 1] = np.maximum.reduceat(sims, np.cumsum(members) - members)
-        feats[:, 2:7] = self._lexical(blocks, members, q_ids, q_w, q_ent, reading.title_terms)
+        w = self.model.weights
+        centroids = all_features or w[2] != 0.0 or w[4] != 0.0
+        feats[:, 2:7] = self._lexical(
+            blocks, members, q_ids, q_w, q_ent, reading.title_terms, centroids
+        )
         log_gap = np.log1p(self._gap_days(table, rows, item.timestamp))
         feats[:, 7] = log_gap
         feats[:, 8] = np.log(table.counts[rows])
@@ -317,6 +326,7 @@ class EvidenceGrouper:
         q_w: F64,
         q_ent: NDArray[np.bool_],
         t_terms: dict[str, float],
+        centroids: bool = True,
     ) -> F64:
         """Word, entity and title tf-idf cosines: shape (k, 5).
 
@@ -325,21 +335,31 @@ class EvidenceGrouper:
         text), the entity cosine is missing and takes the word cosine instead.
         ``blocks`` are the candidates' (:meth:`StorylineTable.block`), ``members``
         their numbers of members; ``q_ids``/``q_w``/``q_ent`` are the article's
-        term ids (-1: unknown), tf-idf weights and entity flags.
+        term ids (-1: unknown), tf-idf weights and entity flags. Without
+        ``centroids`` the centroid columns stay 0 and only members are read.
         """
         q_norm = (
             math.sqrt(float((q_w[~q_ent] ** 2).sum())),
             math.sqrt(float((q_w[q_ent] ** 2).sum())),
         )
         n = len(blocks)
-        # Segments: per candidate its centroid, then its members (see LexicalBlock).
-        first_seg = np.cumsum(members + 1) - (members + 1)
-        n_seg = int((members + 1).sum())
-        sizes = np.fromiter((b.term_ids.size for b in blocks), dtype=np.int64, count=n)
-        ids = np.concatenate([b.term_ids for b in blocks])
-        w = np.concatenate([b.term_weights for b in blocks]) * self.df_.idf(ids, known=True)
+        # Segments: per candidate its centroid (unless left out), then its members.
+        parts = members + 1 if centroids else members
+        first_seg = np.cumsum(parts) - parts
+        n_seg = int(parts.sum())
+        skip = [0 if centroids else b.lexicon_size for b in blocks]
+        sizes = np.fromiter(
+            (b.term_ids.size - k for b, k in zip(blocks, skip, strict=True)), np.int64, count=n
+        )
+        ids = np.concatenate([b.term_ids[k:] for b, k in zip(blocks, skip, strict=True)])
+        w = np.concatenate([b.term_weights[k:] for b, k in zip(blocks, skip, strict=True)])
+        w *= self.df_.idf(ids, known=True)
         # Word and entity channels of segment s are bins 2s and 2s + 1: one pass for both.
-        channel = np.concatenate([b.channel for b in blocks]) + np.repeat(2 * first_seg, sizes)
+        # A block's channels count its centroid as segment 0: 2 less where it is left out.
+        offset = 2 * first_seg if centroids else 2 * first_seg - 2
+        channel = np.concatenate(
+            [b.channel[k:] for b, k in zip(blocks, skip, strict=True)]
+        ) + np.repeat(offset, sizes)
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])
         try:
@@ -354,12 +374,14 @@ class EvidenceGrouper:
         word = dot[:, 0] / np.maximum(norm[:, 0] * q_norm[0], 1e-12)
         entity = dot[:, 1] / np.maximum(norm[:, 1] * q_norm[1], 1e-12)
         entity = word if q_norm[1] == 0.0 else np.where(norm[:, 1] > 0.0, entity, word)
-        is_member = np.ones(n_seg, dtype=bool)
-        is_member[first_seg] = False
         owner = np.repeat(np.arange(n), members)
         out = np.zeros((n, 5))
-        out[:, 0], out[:, 2] = word[first_seg], entity[first_seg]
-        for col, cos in ((1, word[is_member]), (3, entity[is_member])):
+        if centroids:
+            is_member = np.ones(n_seg, dtype=bool)
+            is_member[first_seg] = False
+            out[:, 0], out[:, 2] = word[first_seg], entity[first_seg]
+            word, entity = word[is_member], entity[is_member]
+        for col, cos in ((1, word), (3, entity)):
             np.maximum.at(out[:, col], owner, cos)
         out[:, 4] = self._title_cosine(t_terms, blocks, members, owner)
         return out

@@ -75,7 +75,8 @@ class LexicalBlock:
     than it is read, so the table keeps them joined per row (see
     :meth:`StorylineTable.block`). Part ``s`` is the lexicon for s = 0 and
     member ``s - 1`` after; ``channel`` gives each term's bin, ``2s`` for a word
-    term and ``2s + 1`` for an entity term. ``title_member`` gives the member
+    term and ``2s + 1`` for an entity term. The members' terms start at
+    ``lexicon_size``. ``title_member`` gives the member
     of each title term. ``vectors`` stacks the members' embeddings, (members,
     d); ``facts`` holds each member's facts by kind. ``members`` is the number
     of members.
@@ -90,6 +91,7 @@ class LexicalBlock:
     vectors: F32
     facts: list[dict[str, set[str]]]
     members: int
+    lexicon_size: int
 
 
 class StorylineTable:
@@ -164,6 +166,7 @@ class StorylineTable:
             vectors=np.stack([m.vector for m in members]),
             facts=[facts_by_kind(m.facts) for m in members],
             members=len(members),
+            lexicon_size=lexicon.term_ids.size,
         )
         self.blocks[row] = block
         return block

@@ -61,3 +61,23 @@ def test_inactive_storylines_are_evicted() -> None:
     late = random_items(1, seed=5, t0=T0 + 30 * DAY)[0]
     g.add(late, 1000)
     assert len(g) == 1
+
+
+def test_decide_skips_only_features_the_model_does_not_weigh() -> None:
+    # decide leaves the lexical centroid cosines (weight 0) uncomputed; every other
+    # feature, and so every probability, must be exactly what candidates() gives.
+    g = EvidenceGrouper()
+    items = random_items(600, seed=5)
+    for k, it in enumerate(items[:500]):
+        g.add(it, k % 120)  # storylines of several members, so members and centroids differ
+    weights = np.asarray(g.model.weights)
+    assert weights[2] == 0.0 and weights[4] == 0.0
+    for it in items[500:]:
+        keys, full = g.candidates(it)
+        lean_keys, lean = g.candidates(it, all_features=False)
+        assert lean_keys == keys
+        assert np.any(full[:, [2, 4]] > 0.0)
+        assert np.all(lean[:, [2, 4]] == 0.0)
+        others = [c for c in range(full.shape[1]) if c not in (2, 4)]
+        assert np.array_equal(lean[:, others], full[:, others])
+        assert np.array_equal(g.model.probability(lean), g.model.probability(full))
