@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select
 from sqlalchemy.orm import Session
 
 from app.models import ChangeKind, Storyline, StorylineChange
@@ -43,23 +43,26 @@ class ChangeRecorder:
         if not self._pending:
             return 0
         seq = session.scalar(select(func.coalesce(func.max(StorylineChange.seq), 0))) or 0
+        rows = []
         for entry in self._pending.values():
             s = entry.storyline
             for kind in entry.kinds:
                 seq += 1
-                session.add(
-                    StorylineChange(
-                        seq=seq,
-                        at=now,
-                        storyline_id=s.id,
-                        kind=kind,
-                        article_count=s.article_count,
-                        outlet_count=s.outlet_count,
-                        label=s.label or "",
-                        details=entry.details or None,
-                    )
+                rows.append(
+                    {
+                        "seq": seq,
+                        "at": now,
+                        "storyline_id": s.id,
+                        "kind": kind,
+                        "article_count": s.article_count,
+                        "outlet_count": s.outlet_count,
+                        "label": s.label or "",
+                        "details": entry.details or None,
+                    }
                 )
             s.version = seq
+        # One executemany: a batch that opens dozens of storylines writes as many entries.
+        session.execute(insert(StorylineChange), rows)
         self._pending.clear()
         session.flush()
         return seq
