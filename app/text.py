@@ -21,7 +21,7 @@ _CONTROL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
 _LATIN1 = re.compile("[\u0080-\u00ff]")
 
 
-def _translation(table: Mapping[int, object]) -> Callable[[str], str]:
+def _translation(table: Mapping[int, str | int | None]) -> Callable[[str], str]:
     """``text.translate(table)``, skipped when ``text`` has none of the table's characters.
 
     ftfy's ligature, width and control-character fixes are such translations;
