@@ -36,6 +36,8 @@ from clustering.storylines import F64, I64, LexicalBlock, Member, StorylineTable
 from clustering.terms import ENTITY_MARK, article_terms, fact_terms, facts_by_kind, title_terms
 
 _DAY = 86_400.0
+# The lexical centroid cosines: decide computes them only when the model weighs them.
+_CENTROID_COLUMNS = (FEATURES.index("word_centroid"), FEATURES.index("entity_centroid"))
 _MARGIN_CAP = 0.1
 
 
@@ -183,8 +185,7 @@ class EvidenceGrouper:
         # ``m.vector @ item.vector`` does (a matrix product may round differently).
         sims = np.vecdot(np.concatenate([b.vectors for b in blocks]), item.vector)
         feats[:, 1] = np.maximum.reduceat(sims, np.cumsum(members) - members)
-        w = self.model.weights
-        centroids = all_features or w[2] != 0.0 or w[4] != 0.0
+        centroids = all_features or any(self.model.weights[c] != 0.0 for c in _CENTROID_COLUMNS)
         feats[:, 2:7] = self._lexical(
             blocks, members, q_ids, q_w, q_ent, reading.title_terms, centroids
         )
@@ -347,19 +348,23 @@ class EvidenceGrouper:
         parts = members + 1 if centroids else members
         first_seg = np.cumsum(parts) - parts
         n_seg = int(parts.sum())
-        skip = [0 if centroids else b.lexicon_size for b in blocks]
-        sizes = np.fromiter(
-            (b.term_ids.size - k for b, k in zip(blocks, skip, strict=True)), np.int64, count=n
-        )
-        ids = np.concatenate([b.term_ids[k:] for b, k in zip(blocks, skip, strict=True)])
-        w = np.concatenate([b.term_weights[k:] for b, k in zip(blocks, skip, strict=True)])
+        # Each block's (ids, weights, channels), from its members' terms on if needed.
+        parts_of = [
+            (b.term_ids, b.term_weights, b.channel)
+            if centroids
+            else (
+                b.term_ids[b.lexicon_size :],
+                b.term_weights[b.lexicon_size :],
+                b.channel[b.lexicon_size :],
+            )
+            for b in blocks
+        ]
+        sizes = np.fromiter((p[0].size for p in parts_of), dtype=np.int64, count=n)
+        ids, w, channel = (np.concatenate(column) for column in zip(*parts_of, strict=True))
         w *= self.df_.idf(ids, known=True)
         # Word and entity channels of segment s are bins 2s and 2s + 1: one pass for both.
         # A block's channels count its centroid as segment 0: 2 less where it is left out.
-        offset = 2 * first_seg if centroids else 2 * first_seg - 2
-        channel = np.concatenate(
-            [b.channel[k:] for b, k in zip(blocks, skip, strict=True)]
-        ) + np.repeat(offset, sizes)
+        channel += np.repeat(2 * (first_seg if centroids else first_seg - 1), sizes)
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])
         try:

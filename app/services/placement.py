@@ -101,7 +101,7 @@ class _Batch:
         self.now = now
         self.changes = ChangeRecorder()
         self.opened: dict[int, Storyline] = {}  # by id, not yet inserted
-        self._free_ids: list[int] = []
+        self._free_ids: list[int] | None = None  # reserved at the first opening, last first
         # (storyline, outlet) pairs placed in this batch: the database knows the rest.
         self._pairs: set[tuple[int, int]] = set()
 
@@ -114,10 +114,9 @@ class _Batch:
         return storyline
 
     def open(self, row: Article, vector: np.ndarray) -> Storyline:
-        if not self._free_ids:
-            wanted = self.size - len(self.opened)
-            after = max(self.opened, default=0)
-            self._free_ids = reserve_ids(self.session, Storyline, wanted, after)[::-1]
+        if self._free_ids is None:
+            # One reservation covers the batch: it opens at most one storyline per row.
+            self._free_ids = reserve_ids(self.session, Storyline, self.size)[::-1]
         at = row.effective_at
         zeros = np.zeros_like(vector, dtype=np.float32).tobytes()
         storyline = Storyline.opened(at, zeros, self.now)
