@@ -25,6 +25,7 @@ def serve(
     from app.main import create_app
 
     settings = Settings()
+    _log_to_stderr(settings)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
 
@@ -40,6 +41,7 @@ def worker() -> None:
     from app.state import ServiceState
 
     settings = Settings()
+    _log_to_stderr(settings)
     state = ServiceState.start(settings)
     loop = Worker(state.queue, settings.worker_poll_seconds)
     signal.signal(signal.SIGTERM, lambda *_: loop.stopping.set())
@@ -174,6 +176,17 @@ def stats() -> None:
     for status, count in sorted(by_status, key=lambda r: r[0].value):
         typer.echo(f"storylines {status.value}: {count}")
     typer.echo(f"storylines with >= 2 outlets: {multi}")
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    """The service's own loggers (``storyline.*``) to stderr at ``settings.log_level``."""
+    import logging
+
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
+    root = logging.getLogger("storyline")
+    root.addHandler(handler)
+    root.setLevel(settings.log_level)
 
 
 def main() -> None:

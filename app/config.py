@@ -125,6 +125,9 @@ class Settings(BaseSettings):
     max_waiting_requests: int = Field(
         64, ge=1, description="Synchronous POSTs allowed to wait for the model at once (503 above)."
     )
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        "INFO", description="Level of the service's own log (stderr); DEBUG times worker rounds."
+    )
     host: str = "127.0.0.1"
     port: int = 8000
 

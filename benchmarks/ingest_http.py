@@ -9,8 +9,9 @@ ingest) as a subprocess on 127.0.0.1: on SQLite with its in-process worker, on
 PostgreSQL with the API's worker off and `--workers` separate `storyline
 worker` processes. It posts N articles in batches from C concurrent clients,
 waits until every article is grouped, and reports articles/s from the first
-POST to the last placement, POST latency p50/p99 and the peak RSS of every
-service process. In the same run, before and after the services, it times bare
+POST to the last placement (timing starts once every service process, worker
+processes included, has loaded its model), POST latency p50/p99 and the peak
+RSS of every service process. In the same run, before and after the services, it times bare
 SentenceTransformer (torch) encoding of the same texts and prints the ratio
 against their median, whatever backend the service used. Bare encode is timed
 two ways, each in a fresh process: "plain" is sentence-transformers' own
@@ -43,7 +44,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import httpx
 
@@ -130,8 +131,11 @@ def service(
             api.kill()
             raise RuntimeError("service did not start")
         time.sleep(0.3)
-    # Workers start after the API has migrated the database.
-    procs += [subprocess.Popen([*run, "worker"], **quiet, stderr=log) for _ in range(workers)]
+    # Workers start after the API has migrated the database. The timed span starts
+    # once each has loaded its model, as the API's own worker has before /health.
+    for _ in range(workers):
+        procs.append(subprocess.Popen([*run, "worker"], **quiet, stderr=subprocess.PIPE))
+        wait_ready(procs[-1], log)
     try:
         yield base, procs
     finally:
@@ -142,6 +146,24 @@ def service(
                 p.wait(30)
             except subprocess.TimeoutExpired:
                 p.kill()
+
+
+def wait_ready(worker: subprocess.Popen[bytes], log: IO[bytes]) -> None:
+    """Block until ``worker`` says it started, then copy its stderr to ``log`` in a thread."""
+    assert worker.stderr is not None
+    stderr = worker.stderr
+    for line in iter(stderr.readline, b""):
+        log.write(line)
+        if b" started" in line:
+            break
+    else:
+        raise RuntimeError("worker exited before it started")
+
+    def drain() -> None:
+        for line in iter(stderr.readline, b""):
+            log.write(line)
+
+    threading.Thread(target=drain, daemon=True).start()
 
 
 def post_all(base: str, batches: list[list[dict[str, Any]]], clients: int) -> list[float]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from datetime import UTC, datetime
 
 from app.services.queue import ArticleQueue
@@ -23,17 +24,27 @@ class Worker:
 
     def run_once(self) -> int:
         """One round: returns how many articles it moved along (0 when idle)."""
+        started = time.perf_counter()
         now = datetime.now(UTC)
         self.queue.fail_exhausted(now)
         claimed = self.queue.claim(now)
         if claimed:
             self.queue.embed_claimed(claimed, now)
+        embedded = time.perf_counter()
         grouped = 0
         if not claimed or self._groups_cheaply():
             # While there is more to embed, queueing behind another worker's
             # grouping would leave this worker's model idle: group only if nobody
             # else is.
             grouped = self.queue.group_embedded(datetime.now(UTC), wait=not claimed)
+        if claimed or grouped:
+            log.debug(
+                "round: claimed and embedded %d in %.3f s, grouped %d in %.3f s",
+                len(claimed),
+                embedded - started,
+                grouped,
+                time.perf_counter() - embedded,
+            )
         return len(claimed) + grouped
 
     def _groups_cheaply(self) -> bool:

@@ -262,7 +262,7 @@ def test_a_worker_embeds_on_while_another_is_grouping(
 
 
 def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: SentenceTransformerEmbedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Two hosts on one database, each with its own grouping runtime.
     config = _async(settings, in_process_worker=False, worker_batch=2)
@@ -286,8 +286,12 @@ def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
         assert second.runtime.synced_seq == 0
         # Nobody has placed since its last look: the other grouper may be gone,
         # so it catches up and places everything embedded.
-        assert other.run_once() == 2 + 4
+        with caplog.at_level("DEBUG", logger="storyline.worker"):
+            assert other.run_once() == 2 + 4
         assert _counts(first) == {ArticleStatus.grouped: 6}
+        # At DEBUG each round says what it moved and how long each step took.
+        assert "claimed and embedded 2 in " in caplog.messages[-1]
+        assert ", grouped 4 in " in caplog.messages[-1]
         assert second.runtime.synced_seq == 6
     finally:
         first.close()
