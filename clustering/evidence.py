@@ -379,34 +379,38 @@ class EvidenceGrouper:
         word = dot[:, 0] / np.maximum(norm[:, 0] * q_norm[0], 1e-12)
         entity = dot[:, 1] / np.maximum(norm[:, 1] * q_norm[1], 1e-12)
         entity = word if q_norm[1] == 0.0 else np.where(norm[:, 1] > 0.0, entity, word)
-        owner = np.repeat(np.arange(n), members)
         out = np.zeros((n, 5))
         if centroids:
             is_member = np.ones(n_seg, dtype=bool)
             is_member[first_seg] = False
             out[:, 0], out[:, 2] = word[first_seg], entity[first_seg]
             word, entity = word[is_member], entity[is_member]
-        for col, cos in ((1, word), (3, entity)):
-            np.maximum.at(out[:, col], owner, cos)
-        out[:, 4] = self._title_cosine(t_terms, blocks, members, owner)
+        # Each candidate's members are one run of at least one: a maximum per run.
+        first_member = np.cumsum(members) - members
+        out[:, 1] = np.maximum.reduceat(word, first_member)
+        out[:, 3] = np.maximum.reduceat(entity, first_member)
+        out[:, 4] = self._title_cosine(t_terms, blocks, first_member, int(members.sum()))
         return out
 
     def _title_cosine(
-        self, t_terms: dict[str, float], blocks: list[LexicalBlock], members: I64, owner: I64
+        self,
+        t_terms: dict[str, float],
+        blocks: list[LexicalBlock],
+        first_member: I64,
+        n_members: int,
     ) -> F64:
         """Best tf-idf cosine of a headline's terms with each candidate's member titles, (n,).
 
-        ``members`` counts each candidate's members, ``owner`` gives the
-        candidate of each member (in block order).
+        ``first_member`` gives the index of each candidate's first member (in
+        block order; every candidate has at least one), ``n_members`` their total.
         """
         out = np.zeros(len(blocks))
-        if not t_terms or owner.size == 0:
+        if not t_terms or n_members == 0:
             return out
         q_ids = self.df_.lookup(t_terms)
         q_w = np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms))
         q_w *= self.df_.idf(q_ids)
         q_norm = math.sqrt(float((q_w**2).sum()))
-        first_member = np.cumsum(members) - members
         sizes = np.fromiter((b.title_ids.size for b in blocks), dtype=np.int64, count=len(blocks))
         ids = np.concatenate([b.title_ids for b in blocks])
         w = np.concatenate([b.title_weights for b in blocks]) * self.df_.idf(ids, known=True)
@@ -414,12 +418,12 @@ class EvidenceGrouper:
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])
         try:
-            dot = np.bincount(seg, weights=w * query[ids], minlength=owner.size)
+            dot = np.bincount(seg, weights=w * query[ids], minlength=n_members)
         finally:
             query[q_ids[known]] = 0.0
-        norm = np.sqrt(np.bincount(seg, weights=w * w, minlength=owner.size))
+        norm = np.sqrt(np.bincount(seg, weights=w * w, minlength=n_members))
         cos = dot / np.maximum(norm * q_norm, 1e-12)
-        np.maximum.at(out, owner, cos)
+        out[:] = np.maximum.reduceat(cos, first_member)
         return out
 
     def _scatter(self, ids: I64, weights: F64) -> F64:
