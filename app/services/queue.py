@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,7 @@ class QueuePolicy:
     lease: timedelta
     max_attempts: int
     batch: int
+    min_claim: int = 32  # the smallest share claim() cuts a batch down to
 
 
 class ArticleQueue:
@@ -95,19 +96,40 @@ class ArticleQueue:
         return [known[key_of(a)] for a in articles]
 
     def claim(self, now: datetime) -> list[int]:
-        """Lease up to ``batch`` pending articles to this worker; returns their ids."""
+        """Lease pending articles to this worker; returns their ids.
+
+        It takes up to ``batch``, but no more than its share of what is free:
+        the free articles divided among this worker and the others holding
+        leases now (at least ``min_claim``). At the end of a burst the last
+        claims shrink, so the workers finish together instead of one embedding a
+        full batch while the others idle; alone, a worker takes what ``batch``
+        allows.
+        """
         with self.db.session() as session:
-            free = (
-                select(Article.id)
-                .where(
-                    Article.status == ArticleStatus.pending,
-                    or_(Article.claimed_until.is_(None), Article.claimed_until < now),
+            claimable = and_(
+                Article.status == ArticleStatus.pending,
+                or_(Article.claimed_until.is_(None), Article.claimed_until < now),
+            )
+            size = self.policy.batch
+            if size > self.policy.min_claim:
+                free = session.scalar(select(func.count()).where(claimable)) or 0
+                others = session.scalar(
+                    select(func.count(func.distinct(Article.claimed_by))).where(
+                        Article.status == ArticleStatus.pending,
+                        Article.claimed_until >= now,
+                        Article.claimed_by != self.worker_id,
+                    )
                 )
+                share = -(-free // (1 + (others or 0)))  # ceiling
+                size = min(size, max(share, self.policy.min_claim))
+            query = (
+                select(Article.id)
+                .where(claimable)
                 .order_by(Article.id)
-                .limit(self.policy.batch)
+                .limit(size)
                 .with_for_update(skip_locked=True)
             )
-            ids = list(session.scalars(free))
+            ids = list(session.scalars(query))
             if not ids:
                 return []
             session.execute(

@@ -9,6 +9,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -293,6 +294,34 @@ def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
         assert "claimed and embedded 2 in " in caplog.messages[-1]
         assert ", grouped 4 in " in caplog.messages[-1]
         assert second.runtime.synced_seq == 6
+    finally:
+        first.close()
+        second.close()
+
+
+def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    # Two hosts' workers on one database; batches of 4, shares of at least 2.
+    config = _async(settings, in_process_worker=False, worker_batch=4)
+    first, second = ServiceState.start(config, embedder), ServiceState.start(config, embedder)
+    try:
+        for queue in (first.queue, second.queue):
+            queue.policy = replace(queue.policy, min_claim=2)
+        now = datetime.now(UTC)
+        rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:10]]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        first.queue.accept(batch, now)
+        # Alone, a worker takes a full batch; then each takes its share of what
+        # is left with the other holding a lease, never less than the minimum.
+        assert len(first.queue.claim(now)) == 4  # 10 free, nobody else: min(4, 10)
+        assert len(second.queue.claim(now)) == 3  # 6 free, one other: ceil(6 / 2)
+        assert len(first.queue.claim(now)) == 2  # 3 free, one other: ceil(3 / 2)
+        assert len(second.queue.claim(now)) == 1  # 1 free: the minimum share, capped
+        assert second.queue.claim(now) == []
+        # Leases that lapsed are nobody's: a worker alone takes a full batch again.
+        later = now + config.lease_seconds * timedelta(seconds=1) + timedelta(seconds=1)
+        assert len(first.queue.claim(later)) == 4
     finally:
         first.close()
         second.close()
