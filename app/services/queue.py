@@ -70,6 +70,10 @@ class ArticleQueue:
         with self.db.session() as session:
             return session.scalar(select(func.max(Article.group_seq))) or 0
 
+    def synced_seq(self) -> int:
+        """The newest placement this process's grouper has folded in."""
+        return self.ingestor.runtime.synced_seq
+
     def accept(self, articles: list[PreparedArticle], now: datetime) -> list[Ingested]:
         """Store new articles as pending (idempotently); results follow the input order."""
         for attempt in (1, 2):

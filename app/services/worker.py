@@ -59,7 +59,7 @@ class Worker:
         """
         latest = self.queue.latest_placement()
         seen, self._latest_seen = self._latest_seen, latest
-        return latest == self.queue.ingestor.runtime.synced_seq or latest == seen
+        return latest == self.queue.synced_seq() or latest == seen
 
     def run(self) -> None:
         while not self.stopping.is_set():
