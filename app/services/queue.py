@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -114,18 +114,9 @@ class ArticleQueue:
                 Article.status == ArticleStatus.pending,
                 or_(Article.claimed_until.is_(None), Article.claimed_until < now),
             )
-            size = self.policy.batch
-            if size > self.policy.min_claim:
-                free = session.scalar(select(func.count()).where(claimable)) or 0
-                others = session.scalar(
-                    select(func.count(func.distinct(Article.claimed_by))).where(
-                        Article.status == ArticleStatus.pending,
-                        Article.claimed_until >= now,
-                        Article.claimed_by != self.worker_id,
-                    )
-                )
-                share = -(-free // (1 + (others or 0)))  # ceiling
-                size = min(size, max(share, self.policy.min_claim))
+            size = self._claim_size(session, claimable, now)
+            if size == 0:
+                return []
             query = (
                 select(Article.id)
                 .where(claimable)
@@ -147,6 +138,24 @@ class ArticleQueue:
             )
             session.commit()
             return ids
+
+    def _claim_size(self, session: Session, claimable: ColumnElement[bool], now: datetime) -> int:
+        """How many articles :meth:`claim` takes (0: none is free, nothing to lock)."""
+        batch, floor = self.policy.batch, self.policy.min_claim
+        if batch <= floor:
+            return batch
+        free = session.scalar(select(func.count()).where(claimable)) or 0
+        if free <= floor:
+            return floor if free else 0  # all that is free: no share is below the floor
+        others = session.scalar(
+            select(func.count(func.distinct(Article.claimed_by))).where(
+                Article.status == ArticleStatus.pending,
+                Article.claimed_until >= now,
+                Article.claimed_by != self.worker_id,
+            )
+        )
+        share = -(-free // (1 + (others or 0)))  # ceiling
+        return min(batch, max(share, floor))
 
     def embed_claimed(self, ids: list[int], now: datetime) -> int:
         """Embed this worker's claimed articles and store their vectors; returns how many."""
