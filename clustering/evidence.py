@@ -348,19 +348,12 @@ class EvidenceGrouper:
         parts = members + 1 if centroids else members
         first_seg = np.cumsum(parts) - parts
         n_seg = int(parts.sum())
-        # Each block's (ids, weights, channels), from its members' terms on if needed.
-        parts_of = [
-            (b.term_ids, b.term_weights, b.channel)
-            if centroids
-            else (
-                b.term_ids[b.lexicon_size :],
-                b.term_weights[b.lexicon_size :],
-                b.channel[b.lexicon_size :],
-            )
-            for b in blocks
-        ]
-        sizes = np.fromiter((p[0].size for p in parts_of), dtype=np.int64, count=n)
-        ids, w, channel = (np.concatenate(column) for column in zip(*parts_of, strict=True))
+        # Each block's terms, from its members' on when the centroid is left out.
+        cut = [(b, 0 if centroids else b.lexicon_size) for b in blocks]
+        ids = np.concatenate([b.term_ids[c:] for b, c in cut])
+        w = np.concatenate([b.term_weights[c:] for b, c in cut])
+        channel = np.concatenate([b.channel[c:] for b, c in cut])
+        sizes = np.fromiter((b.term_ids.size - c for b, c in cut), dtype=np.int64, count=n)
         w *= self.df_.idf(ids, known=True)
         # Word and entity channels of segment s are bins 2s and 2s + 1: one pass for both.
         # A block's channels count its centroid as segment 0: 2 less where it is left out.
