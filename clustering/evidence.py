@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
@@ -202,7 +203,8 @@ class EvidenceGrouper:
             feats[:, 11] = feats[:, 1] - mu
         feats[:, 12] = np.clip(feats[:, 11], -_MARGIN_CAP, _MARGIN_CAP)
         feats[:, 13] = log_gap * (1.0 - feats[:, 6]) * (1.0 - feats[:, 5])
-        feats[:, 14] = self._fact_conflict(blocks, reading.facts)
+        feats[:, 14], feats[:, 15] = self._fact_evidence(blocks, reading.facts)
+        feats[:, 16] = feats[:, 9] * (1.0 - feats[:, 15])
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
@@ -258,21 +260,27 @@ class EvidenceGrouper:
         return self.last_reading_
 
     @staticmethod
-    def _fact_conflict(blocks: list[LexicalBlock], facts: frozenset[str]) -> F64:
-        """Share of each candidate's comparable recent members that contradict the article, (k,).
+    def _fact_evidence(blocks: list[LexicalBlock], facts: frozenset[str]) -> tuple[F64, F64]:
+        """Per candidate, the fact conflict share and the street tie, each (k,).
 
-        A member is comparable when it states a fact of a kind the article states
-        too (an age, a street); it contradicts the article when on some such kind
-        their values are disjoint and on none do they share a value. 0 where no
-        member is comparable. ``blocks`` are the candidates', holding each
-        member's facts already split by kind.
+        Conflict: a member is comparable when it states a fact of a kind the
+        article states too (an age, a street); it contradicts the article when
+        on some such kind their values are disjoint and on none do they share a
+        value. The share of comparable members that contradict, 0 where none is
+        comparable. Street tie: 1 where the candidate's members name a street
+        the article names that no other candidate's members name. ``blocks`` are
+        the candidates', holding each member's facts already split by kind.
         """
-        out = np.zeros(len(blocks))
+        conflict = np.zeros(len(blocks))
+        tie = np.zeros(len(blocks))
         if not facts:
-            return out
+            return conflict, tie
         mine = facts_by_kind(facts)
+        my_streets = mine.get("street", set())
+        streets: list[set[str]] = []
         for n, block in enumerate(blocks):
             comparable = contradicting = 0
+            shared: set[str] = set()
             for their_facts in block.facts:
                 agree = clash = False
                 for k, v in mine.items():
@@ -283,9 +291,15 @@ class EvidenceGrouper:
                 if agree or clash:
                     comparable += 1
                     contradicting += clash and not agree
+                if my_streets:
+                    shared |= my_streets & their_facts.get("street", set())
             if comparable:
-                out[n] = contradicting / comparable
-        return out
+                conflict[n] = contradicting / comparable
+            streets.append(shared)
+        holders = Counter(itertools.chain.from_iterable(streets))
+        for n, shared in enumerate(streets):
+            tie[n] = any(holders[x] == 1 for x in shared)
+        return conflict, tie
 
     def _rows_in_window(self, table: StorylineTable, ts: float | None) -> I64:
         n = table.size
