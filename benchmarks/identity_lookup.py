@@ -4,11 +4,12 @@ Usage (from the repository root)::
 
     .venv/bin/python benchmarks/identity_lookup.py --stored 100000 --rounds 2
 
-Builds a throwaway SQLite store of ``--stored`` articles that carry neither URL
-nor external id, runs ANALYZE, then times ``app.services.identity.existing``
-for a batch of 8 new URLs: as the service asks it (one id-only SELECT per kind
-of identity, joined by UNION ALL) and as it asked before (one OR of the
-clauses), taking turns in one process. Prints the median of each.
+Builds a throwaway SQLite store of ``--stored`` synthetic articles without URLs
+(``benchmarks/queries.py``'s ``build``), runs ANALYZE, then times
+``app.services.identity.existing`` for a batch of 8 new URLs: as the service
+asks it (one id-only SELECT per kind of identity, joined by UNION ALL) and as it
+asked before (one OR of the clauses), taking turns in one process. Prints the
+median of each.
 """
 
 from __future__ import annotations
@@ -19,48 +20,27 @@ import tempfile
 import time
 from datetime import UTC, datetime
 
-from sqlalchemy import ColumnElement, insert, or_, text
+from queries import build  # the sibling script: its synthetic store
+from sqlalchemy import ColumnElement, or_, text
 
 from app.db import Database, migrate
-from app.models import Article, ArticleStatus, Outlet
 from app.services import identity
 from app.services.prepare import PreparedArticle, content_hash
 
-NOW = datetime(2026, 11, 27, tzinfo=UTC)
 
-
-def article(n: int, url: str | None = None) -> PreparedArticle:
-    title, body = f"Report {n}", f"Body of report {n}, as an outlet without URLs posts it."
+def new_article(n: int) -> PreparedArticle:
+    title, body = f"New report {n}", f"Body of new report {n}."
     return PreparedArticle(
-        "example.org", title, body, url, None, NOW, "en", None, content_hash(title, body)
+        "outlet1.example",
+        title,
+        body,
+        f"https://outlet1.example/new-{n}",
+        None,
+        datetime(2026, 11, 27, tzinfo=UTC),
+        "en",
+        None,
+        content_hash(title, body),
     )
-
-
-def url_less_store(directory: str, stored: int) -> Database:
-    db = Database.from_url(f"sqlite:///{directory}/store.db")
-    migrate(db.engine)
-    with db.session() as session:
-        outlet = Outlet(name="example.org", first_seen_at=NOW)
-        session.add(outlet)
-        session.flush()
-        common = dict(outlet_id=outlet.id, language="en", published_at=NOW, ingested_at=NOW)
-        rows = [
-            dict(
-                common,
-                title=a.title,
-                body=a.body,
-                effective_at=NOW,
-                content_hash=a.content_hash,
-                status=ArticleStatus.grouped,
-                attempts=0,
-            )
-            for a in map(article, range(stored))
-        ]
-        session.execute(insert(Article), rows)
-        session.commit()
-        session.execute(text("ANALYZE"))
-        session.commit()
-    return db
 
 
 def or_of_clauses(clauses: list[ColumnElement[bool]]) -> ColumnElement[bool]:
@@ -74,10 +54,14 @@ def main() -> None:
     parser.add_argument("--lookups", type=int, default=15)
     parser.add_argument("--rounds", type=int, default=2)
     args = parser.parse_args()
-    batch = [article(args.stored + i, url=f"https://example.org/{i}") for i in range(8)]
+    batch = [new_article(i) for i in range(8)]
     now_query = identity._any_of
     with tempfile.TemporaryDirectory() as directory:
-        db = url_less_store(directory, args.stored)
+        db = Database.from_url(f"sqlite:///{directory}/store.db")
+        migrate(db.engine)
+        build(db.engine, args.stored, 500, max(1, args.stored // 5), seed=7, urls=False)
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE"))
         for _ in range(args.rounds):
             for name, where in (("OR of clauses (before)", or_of_clauses), ("now", now_query)):
                 identity._any_of = where

@@ -71,8 +71,11 @@ def build(
     storylines: int,
     seed: int,
     live_days: float | None = None,
+    urls: bool = True,
 ) -> NDArray[np.int64]:
     """Fill a migrated, empty database with synthetic rows (fast: Core executemany).
+
+    Articles carry a URL, as real ones nearly all do, unless ``urls`` is False.
 
     Every storyline is dormant unless ``live_days`` is given: then storylines
     whose last article lies within that many days of the newest stay active and
@@ -116,9 +119,9 @@ def build(
                 {
                     "id": article_id,
                     "external_id": f"bench-{article_id}",
-                    # Real articles nearly all carry a URL; a column of NULLs would
-                    # lead SQLite, once ANALYZEd, to scan for every URL looked up.
-                    "url": f"https://outlet{int(outlet_ids[k])}.example/{article_id}",
+                    "url": f"https://outlet{int(outlet_ids[k])}.example/{article_id}"
+                    if urls
+                    else None,
                     "outlet_id": int(outlet_ids[k]),
                     "title": f"story {storyline_id} article {k}",
                     "body": body,
