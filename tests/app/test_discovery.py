@@ -95,7 +95,13 @@ def test_two_stories_chained_into_one_storyline_are_split_apart(client: TestClie
     assert child["split_from"] == kept
     assert _members(state, child["id"]) == moved
     # The rebuilt grouper follows: the moved story's next article joins the new storyline.
-    assert len(state.runtime.grouper) > 0
+    moved_rows = first if moved == ids_first else second
+    latest = max(moved_rows, key=lambda r: r["_row"]["published_at"] or "")
+    copy = {**as_payload(latest["_row"]), "external_id": "copy-of-moved", "url": None}
+    copy["outlet"] = "wire.example.com"
+    response = client.post("/articles", json=[copy])
+    assert response.status_code == 201
+    assert response.json()["articles"][0]["storyline_id"] == child["id"]
 
 
 def test_one_story_split_in_two_is_merged_back_under_the_older_id(client: TestClient) -> None:
