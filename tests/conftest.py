@@ -108,3 +108,16 @@ def settings(database_url: str) -> Settings:
 def client(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
     with TestClient(create_app(settings, embedder)) as test_client:
         yield test_client
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that needs the real model, so `-m "not model"` is a fast inner loop.
+
+    A test needs it when the `embedder` fixture is in its closure (directly, or through
+    `client` and the cached embedders) or when it lives under tests/embeddings.
+    """
+    embeddings_dir = Path(__file__).parent / "embeddings"
+    for item in items:
+        uses_model = "embedder" in getattr(item, "fixturenames", ())
+        if uses_model or embeddings_dir in item.path.parents:
+            item.add_marker(pytest.mark.model)
