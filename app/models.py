@@ -128,24 +128,17 @@ class Storyline(Base):
         cls, at: datetime, centroid: bytes, now: datetime, split_from: int | None = None
     ) -> Storyline:
         """A new, empty, active storyline spanning ``at``; members are folded in after."""
-        return cls(**cls.opening(at, centroid, now, split_from))
-
-    @staticmethod
-    def opening(
-        at: datetime, centroid: bytes, now: datetime, split_from: int | None = None
-    ) -> dict[str, Any]:
-        """Column values of :meth:`opened`, for an INSERT statement."""
-        return {
-            "created_at": now,
-            "updated_at": now,
-            "first_published_at": at,
-            "last_published_at": at,
-            "article_count": 0,
-            "outlet_count": 0,
-            "centroid": centroid,
-            "status": StorylineStatus.active,
-            "split_from": split_from,
-        }
+        return cls(
+            created_at=now,
+            updated_at=now,
+            first_published_at=at,
+            last_published_at=at,
+            article_count=0,
+            outlet_count=0,
+            centroid=centroid,
+            status=StorylineStatus.active,
+            split_from=split_from,
+        )
 
     # seq of the last change-feed entry about this storyline: its version, and its ETag.
     version: Mapped[int] = mapped_column(Integer, default=0, index=True)

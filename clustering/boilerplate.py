@@ -57,10 +57,6 @@ class BoilerplateLines:
         folded = _fold(line)
         return _key(folded) if len(folded) >= self.min_chars else None
 
-    def is_furniture(self, line: str) -> bool:
-        key = self.line_key(line)
-        return key is not None and self.is_furniture_key(key)
-
     def is_furniture_key(self, key: int) -> bool:
         seen = self.lines_.get(key)
         if seen is None:

@@ -75,12 +75,6 @@ class CentroidGrouper:
         self.last_[dst] = np.fmax(self.last_[dst], self.last_[src])
         self.alive_[src] = False
 
-    def centroid(self, storyline: int) -> np.ndarray:
-        """Unit-norm mean vector of a storyline's members, shape (d,)."""
-        s = self.sums_[self.rows_[storyline]]
-        out: np.ndarray = (s / max(float(np.linalg.norm(s)), 1e-12)).astype(np.float32)
-        return out
-
     def _new_row(self, storyline: int, dim: int) -> int:
         row = len(self.keys_)
         if row >= self.sums_.shape[0]:
