@@ -18,9 +18,9 @@ from app.schemas_spread import (
     Spread,
     SpreadOutlet,
 )
-from app.services import minhash
 from app.services.lag import lag_between
 from app.services.members import Member, first_per_outlet, load_members
+from clustering import minhash
 
 # Texts compared per request: the earliest members, where copying starts. Bounds the
 # work (about 0.15 ms of MinHash per article, pairs grow with the square).

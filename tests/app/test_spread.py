@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections import Counter
@@ -12,7 +13,7 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 
-from app.services import minhash
+from clustering import minhash
 from tests.app.conftest_spread import basil, cached_embedder
 from tests.conftest import as_payload, shared_rows
 
@@ -183,10 +184,15 @@ def test_unknown_storyline_is_404_and_bad_parameters_are_422(client: TestClient)
         assert response.json()["detail"][0]["loc"][0] == "query"
 
 
+def _python_path() -> dict[str, str]:
+    """PYTHONPATH as this process has it (a checkout run without installing it)."""
+    return {"PYTHONPATH": os.environ["PYTHONPATH"]} if "PYTHONPATH" in os.environ else {}
+
+
 def test_minhash_signatures_do_not_depend_on_the_process_hash_seed() -> None:
     text = shared_rows("seeds/idlib_sept2018.jsonl")[1]["body"]
     program = (
-        "import json, sys; from app.services import minhash; "
+        "import json, sys; from clustering import minhash; "
         "print(json.dumps(minhash.signature(minhash.shingles(sys.stdin.read())).tolist()))"
     )
     outputs = [
@@ -196,7 +202,7 @@ def test_minhash_signatures_do_not_depend_on_the_process_hash_seed() -> None:
             capture_output=True,
             text=True,
             check=True,
-            env={"PYTHONHASHSEED": seed, "PATH": ""},
+            env={"PYTHONHASHSEED": seed, "PATH": "", **_python_path()},
         ).stdout
         for seed in ("1", "2")
     ]
