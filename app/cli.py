@@ -85,6 +85,8 @@ def import_(
         settings.batch_limit,
         settings.max_body_bytes,
         timedelta(hours=settings.future_tolerance_hours),
+        title_chars=settings.max_title_chars,
+        metadata_bytes=settings.max_metadata_bytes,
     )
     created = existing = rejected = 0
     started = time.perf_counter()

@@ -57,6 +57,15 @@ class Settings(BaseSettings):
     max_request_bytes: int = Field(
         128 * 1024 * 1024, ge=1024, description="Largest request body accepted (413 above)."
     )
+    max_title_chars: int = Field(
+        1000, ge=1, le=100_000, description="Longest title (characters, a headline's length)."
+    )
+    max_metadata_bytes: int = Field(
+        16_384, ge=2, description="Largest metadata object (UTF-8 bytes of its JSON)."
+    )
+    max_json_depth: int = Field(
+        32, ge=4, le=256, description="Deepest nesting of arrays and objects in a request body."
+    )
     future_tolerance_hours: float = Field(
         24.0, ge=0, description="How far past now a published_at may lie (clock skew)."
     )

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+import uuid
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
+
+log = logging.getLogger("storyline.errors")
 
 
 class NotFound(Exception):
@@ -39,6 +43,14 @@ class PayloadTooLarge(Exception):
         self.limit = limit
 
 
+class UnsupportedMediaType(Exception):
+    """A write whose body is not JSON."""
+
+    def __init__(self, media: str) -> None:
+        super().__init__(f"Content-Type {media!r} is not supported; send application/json")
+        self.detail = str(self)
+
+
 def input_error(loc: tuple[str | int, ...], msg: str, kind: str) -> dict[str, Any]:
     """One 422 error item: where, what is wrong, and a machine-readable type."""
     return {"loc": list(loc), "msg": msg, "type": kind}
@@ -61,3 +73,25 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(PayloadTooLarge)
     async def _too_large(_: Request, exc: PayloadTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=413)
+
+    @app.exception_handler(UnsupportedMediaType)
+    async def _unsupported(_: Request, exc: UnsupportedMediaType) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=415)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # The traceback goes to the log under an id the client can quote; the
+        # answer keeps the API's shape and says nothing of the internals.
+        request_id = uuid.uuid4().hex
+        log.error(
+            "request %s %s %s failed",
+            request_id,
+            request.method,
+            request.url.path,
+            exc_info=(type(exc), exc, exc.__traceback__),
+        )
+        return JSONResponse(
+            {"detail": "internal error; the log has the details", "request_id": request_id},
+            status_code=500,
+            headers={"X-Request-ID": request_id},
+        )

@@ -60,11 +60,19 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
             # POST /articles reads its body by hand (one object or a list), so the
             # article schema is registered here for the docs.
             components = schema.setdefault("components", {}).setdefault("schemas", {})
-            components["ArticleIn"] = ArticleIn.model_json_schema(
-                ref_template="#/components/schemas/{model}"
-            )
+            components["ArticleIn"] = article_schema(settings)
             app.openapi_schema = schema
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def article_schema(settings: Settings) -> dict[str, Any]:
+    """ArticleIn's JSON schema with the limits this service enforces, so clients see them."""
+    schema = ArticleIn.model_json_schema(ref_template="#/components/schemas/{model}")
+    properties = schema["properties"]
+    properties["title"]["maxLength"] = settings.max_title_chars
+    # A bound in characters; the limit itself is in UTF-8 bytes.
+    properties["body"]["maxLength"] = settings.max_body_bytes
+    return schema

@@ -2,12 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
-from app.models import as_utc
+FIRST_YEAR, LAST_YEAR = 1800, 2200
+
+
+def _sane_utc(value: datetime) -> datetime:
+    # Checked before the shift to UTC: year 9999 at -23:59 would overflow it.
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"date must lie between the years {FIRST_YEAR} and {LAST_YEAR}")
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDateTime = Annotated[datetime, AfterValidator(_sane_utc)]
+"""An ISO 8601 date or date-time within years 1800..2200, as aware UTC (no zone: UTC)."""
 
 _SEED_EXAMPLE: dict[str, Any] = {
     "url": "https://tass.com/world/1022167",
@@ -35,11 +53,11 @@ class ArticleIn(BaseModel):
     external_id: str | None = Field(
         None, min_length=1, max_length=512, description="The client's own id; unique."
     )
-    published_at: datetime | None = Field(
-        None, description="ISO 8601 date or date-time; no zone means UTC."
+    published_at: UtcDateTime | None = Field(
+        None, description="ISO 8601 date or date-time, years 1800-2200; no zone means UTC."
     )
     language: str | None = Field(
-        None, description="ISO 639-1 code; detected from the text when absent."
+        None, max_length=16, description="ISO 639-1 code; detected from the text when absent."
     )
     metadata: dict[str, Any] | None = Field(None, description="Free-form JSON kept as given.")
 
@@ -58,6 +76,8 @@ class ArticleIn(BaseModel):
         value = value.strip()
         if not value.lower().startswith(("http://", "https://")) or len(value) < 11:
             raise ValueError("url must be an absolute http(s) URL")
+        if len(value.encode("utf-8", "surrogatepass")) > 2048:
+            raise ValueError("url is over 2048 bytes of UTF-8")
         return value
 
     @field_validator("language")
@@ -69,11 +89,6 @@ class ArticleIn(BaseModel):
         if not (2 <= len(code.split("-")[0]) <= 3 and code.split("-")[0].isalpha()):
             raise ValueError("language must be an ISO 639 code such as 'en'")
         return code
-
-    @field_validator("published_at")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        return None if value is None else as_utc(value)
 
     @model_validator(mode="after")
     def _has_text(self) -> ArticleIn:

@@ -2,16 +2,15 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.api.body import read_json
 from app.api.deps import SessionDep, SettingsDep, StateDep
 from app.config import Settings
-from app.errors import InvalidInput, Overloaded, PayloadTooLarge, input_error
+from app.errors import Overloaded
 from app.schemas import ArticleIn, ArticleOut, IngestResponse, IngestResult
 from app.services import queries
 from app.services.prepare import Limits, parse_payload
@@ -43,6 +42,7 @@ _BODY_SCHEMA = {
         201: {"description": "At least one article was stored and grouped."},
         202: {"description": "Asynchronous ingest: stored as pending, grouped shortly."},
         413: {"description": "Request body over the configured byte limit."},
+        415: {"description": "The body is not `application/json`."},
         503: {"description": "Too much work waiting; retry after `Retry-After` seconds."},
         422: {"description": "Invalid input; `detail` names each field and reason."},
     },
@@ -57,7 +57,7 @@ async def post_articles(
     asynchronous ingest the answer is 202 and `status` is `pending` until a worker
     has embedded and grouped it (see `GET /articles/{id}`).
     """
-    payload = await _read_json(request, settings.max_request_bytes)
+    payload = await read_json(request, settings.max_request_bytes, settings.max_json_depth)
     now = datetime.now(UTC)
     limits = _limits(settings)
     articles, _ = await run_in_threadpool(parse_payload, payload, limits, now)
@@ -111,28 +111,9 @@ def _limits(settings: Settings) -> Limits:
         batch=settings.batch_limit,
         body_bytes=settings.max_body_bytes,
         future=timedelta(hours=settings.future_tolerance_hours),
+        title_chars=settings.max_title_chars,
+        metadata_bytes=settings.max_metadata_bytes,
     )
-
-
-async def _read_json(request: Request, limit: int) -> Any:
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(limit)
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            raise PayloadTooLarge(limit)
-        chunks.append(chunk)
-    raw = b"".join(chunks)
-    if not raw.strip():
-        raise InvalidInput([input_error(("body",), "request body is empty", "missing")])
-    try:
-        return json.loads(raw)
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise InvalidInput(
-            [input_error(("body",), f"body is not valid JSON: {exc}", "json_invalid")]
-        ) from None
 
 
 # Referenced by the hand-written request body schema above.

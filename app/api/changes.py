@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -13,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep, StateDep
 from app.db import Database
+from app.errors import InvalidInput, input_error
 from app.models import StorylineChange
 from app.schemas import ChangeOut, ChangePage
 from app.services.changes import list_changes
@@ -21,12 +23,18 @@ router = APIRouter(prefix="/changes", tags=["changes"])
 
 _POLL_SECONDS = 0.5
 _HEARTBEAT_SECONDS = 15.0
+# seq is a 32-bit column on both stores.
+MAX_SEQ = 2**31 - 1
+_EVENT_ID = re.compile(r"[0-9]{1,10}")
+Since = Annotated[
+    int, Query(ge=0, le=MAX_SEQ, description="Last seq already seen (0: from the start).")
+]
 
 
 @router.get("", response_model=ChangePage)
 def get_changes(
     session: SessionDep,
-    since: Annotated[int, Query(ge=0, description="Last seq already seen (0: from start).")] = 0,
+    since: Since = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> ChangePage:
     """Storyline changes after `since`, in order; none is skipped or repeated."""
@@ -42,14 +50,24 @@ def get_changes(
 async def stream_changes(
     request: Request,
     state: StateDep,
-    since: Annotated[int, Query(ge=0, description="Start after this seq.")] = 0,
+    since: Since = 0,
     max_events: Annotated[
-        int | None, Query(ge=1, description="Close after this many events (scripts, tests).")
+        int | None,
+        Query(ge=1, le=MAX_SEQ, description="Close after this many events (scripts, tests)."),
     ] = None,
-    last_event_id: Annotated[str | None, Header(description="Resume point (SSE).")] = None,
+    last_event_id: Annotated[
+        str | None, Header(description="Resume point (SSE): the last seq seen, a decimal number.")
+    ] = None,
 ) -> StreamingResponse:
     """The same changes as `GET /changes`, pushed as they commit; resumable by Last-Event-ID."""
-    start = int(last_event_id) if last_event_id and last_event_id.isdigit() else since
+    start = since
+    if last_event_id is not None and last_event_id.strip():
+        # Checked before the stream starts: a bad resume point is a 422, not a dead stream.
+        resume = last_event_id.strip()
+        if not _EVENT_ID.fullmatch(resume) or int(resume) > MAX_SEQ:
+            msg = f"Last-Event-ID must be a change seq: a non-negative integer up to {MAX_SEQ}"
+            raise InvalidInput([input_error(("header", "last-event-id"), msg, "int_parsing")])
+        start = int(resume)
     events = _events(request, state.db, start, max_events)
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}

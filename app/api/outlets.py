@@ -21,7 +21,9 @@ def list_outlets(
         OutletSort, Query(description="`storylines`: most storylines covered first; `name`: A-Z.")
     ] = OutletSort.storylines,
     limit: Annotated[int, Query(ge=1, le=500, description="Page size.")] = 50,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None, Query(max_length=4096, description="`next_cursor` of the previous page.")
+    ] = None,
 ) -> OutletPage:
     """Outlets with the number of storylines and articles each covered, paginated by cursor."""
     return outlets.list_outlets(session, sort, limit, cursor)

@@ -2,39 +2,43 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.deps import SessionDep
 from app.api.etag import not_modified, storyline_etag
-from app.models import StorylineStatus, as_utc
-from app.schemas import ArticlePage, StorylineDetail, StorylinePage
+from app.models import StorylineStatus
+from app.schemas import ArticlePage, StorylineDetail, StorylinePage, UtcDateTime
 from app.services import queries
+from app.services.cursor import MAX_INT32
 from app.services.prepare import normalize_outlet
 from app.services.queries import StorylineFilter, StorylineSort
 
 router = APIRouter(prefix="/storylines", tags=["storylines"])
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
-Cursor = Annotated[str | None, Query(description="`next_cursor` of the previous page.")]
+Cursor = Annotated[
+    str | None, Query(max_length=4096, description="`next_cursor` of the previous page.")
+]
 
 
 @router.get("", response_model=StorylinePage)
 def list_storylines(
     session: SessionDep,
     active_since: Annotated[
-        datetime | None, Query(description="Storylines with an article at or after this time.")
+        UtcDateTime | None,
+        Query(description="Storylines with an article at or after this time (years 1800-2200)."),
     ] = None,
     active_until: Annotated[
-        datetime | None, Query(description="Storylines with an article at or before this time.")
+        UtcDateTime | None,
+        Query(description="Storylines with an article at or before this time (years 1800-2200)."),
     ] = None,
     outlet: Annotated[
         str | None, Query(description="Only storylines this outlet (e.g. `tass.com`) covered.")
     ] = None,
     min_outlets: Annotated[
-        int | None, Query(ge=1, description="At least this many outlets.")
+        int | None, Query(ge=1, le=MAX_INT32, description="At least this many outlets.")
     ] = None,
     status: Annotated[
         StorylineStatus | None, Query(description="Default: every status but `merged`.")
@@ -47,8 +51,8 @@ def list_storylines(
 ) -> StorylinePage:
     """Storylines matching the filters, paginated by cursor."""
     where = StorylineFilter(
-        active_since=as_utc(active_since) if active_since else None,
-        active_until=as_utc(active_until) if active_until else None,
+        active_since=active_since,
+        active_until=active_until,
         outlet=normalize_outlet(outlet) if outlet else None,
         min_outlets=min_outlets,
         status=status,

@@ -107,7 +107,7 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
     missing = [r.line for r in rows if r.story is None]
     if missing:
         raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")
-    limits = Limits(10**9, 10**9, timedelta(days=36_500))
+    limits = Limits(10**9, 10**9, timedelta(days=36_500), title_chars=10**9, metadata_bytes=10**9)
     discovery_seconds = label_seconds = 0.0
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
         settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})

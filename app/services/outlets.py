@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from app.errors import InvalidInput, NotFound, input_error
+from app.errors import NotFound
 from app.models import Article, Outlet, as_utc
 from app.schemas import OutletRef
 from app.schemas_spread import CoveringOutlet, OutletDetail, OutletPage, OutletSummary
@@ -48,11 +48,7 @@ def list_outlets(session: Session, sort: OutletSort, limit: int, cursor: str | N
         Outlet, storylines, func.coalesce(coverage.c.articles, 0)
     ).outerjoin(coverage, coverage.c.outlet_id == Outlet.id)
     if cursor is not None:
-        value, last_id = decode_cursor(cursor)
-        if not isinstance(value, int) or isinstance(value, bool):
-            raise InvalidInput(
-                [input_error(("query", "cursor"), "cursor is malformed", "value_error")]
-            )
+        value, last_id = decode_cursor(cursor, int)
         query = query.where(or_(storylines < value, and_(storylines == value, Outlet.id > last_id)))
     rows = session.execute(query.order_by(storylines.desc(), Outlet.id).limit(limit + 1)).all()
     items = [_summary(outlet, covered, articles) for outlet, covered, articles in rows[:limit]]
@@ -66,8 +62,7 @@ def _by_name(session: Session, limit: int, cursor: str | None) -> OutletPage:
     """By name, the page is chosen first, so only its outlets' articles are counted."""
     query = select(Outlet)
     if cursor is not None:
-        value, last_id = decode_cursor(cursor)
-        name = str(value)
+        name, last_id = decode_cursor(cursor, str)
         query = query.where(or_(Outlet.name > name, and_(Outlet.name == name, Outlet.id > last_id)))
     page = list(session.scalars(query.order_by(Outlet.name, Outlet.id).limit(limit + 1)))
     shown = page[:limit]

@@ -14,6 +14,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.errors import InvalidInput, input_error
 from app.schemas import ArticleIn
+from app.services.json_values import json_bytes, printable, text_problem, value_problems
 from app.text import clean_text
 
 _BATCH = TypeAdapter(list[ArticleIn])
@@ -41,6 +42,14 @@ class Limits:
     batch: int
     body_bytes: int
     future: timedelta
+    title_chars: int = 1000
+    metadata_bytes: int = 16_384
+
+
+# Title and body are cleaned (NUL and lone surrogates among what clean_text
+# removes); every other value must be storable as sent.
+_CLEANED = frozenset({"title", "body"})
+_OUTLET_CHARS = 255
 
 
 def parse_payload(
@@ -61,6 +70,8 @@ def parse_payload(
     elif not isinstance(payload, dict):
         msg = "expected an article object or a list of article objects"
         raise InvalidInput([input_error(("body",), msg, "model_type")])
+    if problems := _value_problems(payload, is_batch):
+        raise InvalidInput(problems)
     try:
         if is_batch:
             articles = _BATCH.validate_python(payload)
@@ -86,9 +97,39 @@ def parse_payload(
     return prepared, is_batch
 
 
+def _value_problems(payload: Any, is_batch: bool) -> list[dict[str, Any]]:
+    """Values no store keeps faithfully (see :mod:`app.services.json_values`), by place."""
+    errors: list[dict[str, Any]] = []
+    items = enumerate(payload) if is_batch else [(None, payload)]
+    for index, item in items:
+        loc: tuple[str | int, ...] = ("body",) if index is None else ("body", index)
+        if not isinstance(item, dict):
+            continue  # the schema names it
+        for key, value in item.items():
+            if isinstance(key, str) and (problem := text_problem(key)):
+                errors.append(input_error((*loc, printable(key)), f"key {problem}", "key"))
+            elif key in _CLEANED and isinstance(value, str):
+                continue
+            else:
+                errors.extend(value_problems(value, (*loc, key)))
+    return errors
+
+
 def prepare(article: ArticleIn, limits: Limits, now: datetime) -> PreparedArticle:
     """Apply the rules that need settings or cleaning; ``loc`` in errors is relative."""
     errors: list[dict[str, Any]] = []
+    if len(article.title) > limits.title_chars:
+        msg = f"title is {len(article.title)} characters, over the limit of {limits.title_chars}"
+        errors.append(input_error(("title",), msg, "too_long"))
+    if article.metadata is not None:
+        size = json_bytes(article.metadata)
+        if size > limits.metadata_bytes:
+            msg = f"metadata is {size} bytes of JSON, over the limit of {limits.metadata_bytes}"
+            errors.append(input_error(("metadata",), msg, "too_long"))
+    outlet = normalize_outlet(article.outlet)
+    if len(outlet) > _OUTLET_CHARS:
+        msg = f"outlet is {len(outlet)} characters once normalised, over {_OUTLET_CHARS}"
+        errors.append(input_error(("outlet",), msg, "too_long"))
     size = len(article.body.encode("utf-8", "surrogatepass"))
     if size > limits.body_bytes:
         msg = f"body is {size} bytes, over the limit of {limits.body_bytes}"
@@ -103,7 +144,7 @@ def prepare(article: ArticleIn, limits: Limits, now: datetime) -> PreparedArticl
         msg = "title and body are empty once markup is removed"
         raise InvalidInput([input_error(("body",), msg, "empty_text")])
     return PreparedArticle(
-        outlet=normalize_outlet(article.outlet),
+        outlet=outlet,
         title=title,
         body=body,
         url=article.url,

@@ -87,7 +87,11 @@ def list_storylines(
     for clause in _filter_clauses(where):
         query = query.where(clause)
     if cursor is not None:
-        value, last_id = decode_cursor(cursor)
+        value: int | datetime
+        if sort is StorylineSort.last_activity:
+            value, last_id = decode_cursor(cursor, datetime)
+        else:
+            value, last_id = decode_cursor(cursor, int)
         query = query.where(or_(column < value, and_(column == value, Storyline.id < last_id)))
     rows = list(
         session.scalars(query.order_by(column.desc(), Storyline.id.desc()).limit(limit + 1))
@@ -172,11 +176,11 @@ def list_storyline_articles(
     _storyline(session, storyline_id)
     query = select(Article).where(Article.storyline_id == storyline_id)
     if cursor is not None:
-        value, last_id = decode_cursor(cursor)
+        when, last_id = decode_cursor(cursor, datetime)
         query = query.where(
             or_(
-                Article.effective_at > value,
-                and_(Article.effective_at == value, Article.id > last_id),
+                Article.effective_at > when,
+                and_(Article.effective_at == when, Article.id > last_id),
             )
         )
     rows = list(session.scalars(query.order_by(Article.effective_at, Article.id).limit(limit + 1)))
