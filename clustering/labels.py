@@ -16,19 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 
-_WORD = re.compile(r"[^\W_][\w'’-]*[^\W_]|[^\W_]")
+from clustering.words import COMPOUND, STOP_WORDS
+
 _LEAD_WORDS = 80
-_STOP = frozenset(
-    """a about after again against all also am an and any are as at be because been before
-    being between both but by can could did do does during each few for from further had has
-    have having he her here him his how i if in into is it its just me more most my no nor not
-    now of off on once only or other our out over own same she should so some such than that
-    the their them then there these they this those through to too under until up very was we
-    were what when where which while who whom why will with would you your said says say told
-    according new one two three year years day days week weeks would could may might many much
-    get got like last first time people news report reports reported read share click video
-    photo image update updated monday tuesday wednesday thursday friday saturday sunday today
-    yesterday mr mrs ms dr via http https www com january february march april june july
+# A label also leaves out what its date range already says (months, weekdays,
+# "yesterday"), forms of address and the debris of links.
+_STOP = STOP_WORDS | frozenset(
+    """three weeks update updated monday tuesday wednesday thursday friday saturday sunday
+    today yesterday mr mrs ms dr http https www com january february march april june july
     august september october november december""".split()
 )
 # Lower-case particles inside names ("Bashar al Assad", "Ursula von der Leyen");
@@ -164,7 +159,7 @@ def _lead(body: str) -> str:
 
 
 def _words(text: str) -> list[str]:
-    return [_POSSESSIVE.sub("", w) for w in _WORD.findall(text)]
+    return [_POSSESSIVE.sub("", w) for w in COMPOUND.findall(text)]
 
 
 def _content(word: str) -> bool:

@@ -1,26 +1,27 @@
 """Near-duplicate text by shingled MinHash: pure numpy, deterministic across processes.
 
-Texts become sets of word 5-shingles, each hashed to 32 bits (CRC-32 of the words,
-mixed with a fixed polynomial, never Python's salted ``hash``). A signature is the
-minimum over the set of each of ``PERMUTATIONS`` multiply-add-shift hashes
-``((a*x + b) mod 2**64) >> 32`` (Dietzfelbinger's 2-universal family, no division, so
-it is fast in numpy); the share of equal slots estimates the Jaccard similarity.
+Texts become sets of word 5-shingles (words as :mod:`clustering.words` reads them),
+each hashed to 32 bits (CRC-32 of the words, mixed with a fixed polynomial, never
+Python's salted ``hash``). A signature is the minimum over the set of each of
+``PERMUTATIONS`` multiply-add-shift hashes ``((a*x + b) mod 2**64) >> 32``
+(Dietzfelbinger's 2-universal family, no division, so it is fast in numpy); the share
+of equal slots estimates the Jaccard similarity.
 """
 
 from __future__ import annotations
 
-import re
 import zlib
 
 import numpy as np
 from numpy.typing import NDArray
+
+from clustering.words import WORD
 
 SHINGLE_WORDS = 5
 PERMUTATIONS = 128
 _SHIFT = np.uint64(32)
 _MASK32 = np.uint64(0xFFFF_FFFF)
 _MIX = np.uint64(0x9E37_79B9_7F4A_7C15)
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 _rng = np.random.default_rng(20180913)  # fixed seed: signatures are comparable forever
 _A = _rng.integers(0, 2**63, size=PERMUTATIONS, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
@@ -35,7 +36,7 @@ def shingles(text: str, size: int = SHINGLE_WORDS) -> NDArray[np.uint64]:
 
     A text of fewer than ``size`` words is one shingle of all its words; no words, none.
     """
-    words = _WORD.findall(text.lower())
+    words = WORD.findall(text.lower())
     if not words:
         return np.zeros(0, dtype=np.uint64)
     # One encode and a C-level map: words hold no ASCII space, so split() gives them back.

@@ -4,7 +4,7 @@ Event clustering in one language is decided mostly by rare shared words: the
 victim's name, the street, the town, the count of wounded. This module turns a
 cleaned title and body into term frequencies over two channels:
 
-* words: every lower-cased alphanumeric token that is not a stop word;
+* words: every lower-cased word (:mod:`clustering.words`) that is not a stop word;
 * entities: capitalised tokens seen mid-sentence (names, places) and tokens with
   digits, kept under a separate key (prefixed with ``ENTITY_MARK``) so that a
   grouper can weigh "same people, same place" on its own.
@@ -20,24 +20,12 @@ import itertools
 import math
 import re
 
+from clustering.words import STOP_WORDS, WORD
+
 ENTITY_MARK = "\x01"
 
-_TOKEN = re.compile(r"[^\W_]+(?:['’][^\W_]+)?")
 _DIGIT = re.compile(r"\d")
 _SENTENCE_END = frozenset(".!?:;\n\"“”'‘’([")
-
-_STOP_WORDS = frozenset(
-    """a about above after again against all also am an and any are as at be because been
-    before being below between both but by can could did do does doing down during each
-    few for from further had has have having he her here hers herself him himself his how
-    i if in into is it its itself just me more most my myself no nor not now of off on once
-    only or other our ours out over own same she should so some such than that the their
-    theirs them themselves then there these they this those through to too under until up
-    very was we were what when where which while who whom why will with would you your
-    yours said says say told according new one two also after year years day days week
-    would could may might many much get got like last first time people news report
-    reports reported read more share click comment comments via photo video image""".split()
-)
 
 
 def article_terms(
@@ -57,7 +45,7 @@ def _count(
     text: str, counts: dict[str, float], weight: float, limit: int | None, *, title: bool
 ) -> None:
     known = _TOKENS
-    for match in itertools.islice(_TOKEN.finditer(text), limit):
+    for match in itertools.islice(WORD.finditer(text), limit):
         token = match.group()
         info = known.get(token, _UNSEEN)
         if info is _UNSEEN:
@@ -85,7 +73,7 @@ def _classify(token: str) -> tuple[str, bool, str] | None:
     lower = token.lower()
     has_digit = _DIGIT.search(token) is not None
     info = None
-    if lower not in _STOP_WORDS and (len(lower) >= 2 or has_digit):
+    if lower not in STOP_WORDS and (len(lower) >= 2 or has_digit):
         info = (lower, has_digit, ENTITY_MARK + lower)
     if len(_TOKENS) >= _MAX_TOKENS:
         _TOKENS.clear()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import threading
 from dataclasses import dataclass
 from typing import Any
@@ -12,8 +11,7 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Article, Storyline, StorylineChange, StorylineStatus
-
-_WORD = re.compile(r"[^\W_]+")
+from clustering.words import WORD
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,7 +82,7 @@ def search(
     hits: dict[int, list[tuple[float, str]]] = {}
     for sid, sim in index.nearest(vector, limit):
         hits.setdefault(sid, []).append((sim, f"meaning: cosine {sim:.2f} to the storyline"))
-    words = [w.lower() for w in _WORD.findall(query) if len(w) > 1][:8]
+    words = [w.lower() for w in WORD.findall(query) if len(w) > 1][:8]
     if words:
         live = Storyline.status != StorylineStatus.merged
         in_label = session.execute(
