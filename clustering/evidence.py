@@ -37,8 +37,12 @@ from clustering.storylines import F64, I64, LexicalBlock, Member, StorylineTable
 from clustering.terms import ENTITY_MARK, article_terms, fact_terms, facts_by_kind, title_terms
 
 _DAY = 86_400.0
+# Each feature's column in a row of features.
+_COLUMN = {name: column for column, name in enumerate(FEATURES)}
+# The columns of EvidenceGrouper._lexical, by name.
+_LEXICAL_FEATURES = ("word_centroid", "word_max", "entity_centroid", "entity_max", "title_max")
 # The lexical centroid cosines: decide computes them only when the model weighs them.
-_CENTROID_COLUMNS = (FEATURES.index("word_centroid"), FEATURES.index("entity_centroid"))
+_CENTROID_COLUMNS = (_COLUMN["word_centroid"], _COLUMN["entity_centroid"])
 _MARGIN_CAP = 0.1
 
 
@@ -179,32 +183,37 @@ class EvidenceGrouper:
             keep |= self._lexical_hits(table, rows, q_ids, q_w)
             rows, dense_c = rows[keep], dense_c[keep]
         feats = np.zeros((rows.size, len(FEATURES)), dtype=np.float64)
-        feats[:, 0] = dense_c
+        f = _COLUMN
+        feats[:, f["dense_centroid"]] = dense_c
         blocks = [table.block(r, self.is_entity_) for r in rows.tolist()]
         members = np.fromiter((b.members for b in blocks), dtype=np.int64, count=rows.size)
         # Best member cosine per candidate. vecdot takes each row's dot product as
         # ``m.vector @ item.vector`` does (a matrix product may round differently).
         sims = np.vecdot(np.concatenate([b.vectors for b in blocks]), item.vector)
-        feats[:, 1] = np.maximum.reduceat(sims, np.cumsum(members) - members)
+        feats[:, f["dense_max"]] = np.maximum.reduceat(sims, np.cumsum(members) - members)
+        dense_max = feats[:, f["dense_max"]]
         centroids = all_features or any(self.model.weights[c] != 0.0 for c in _CENTROID_COLUMNS)
-        feats[:, 2:7] = self._lexical(
-            blocks, members, q_ids, q_w, q_ent, reading.title_terms, centroids
-        )
+        lexical = self._lexical(blocks, members, q_ids, q_w, q_ent, reading.title_terms, centroids)
+        for column, name in enumerate(_LEXICAL_FEATURES):
+            feats[:, f[name]] = lexical[:, column]
+        title_max, entity_max = feats[:, f["title_max"]], feats[:, f["entity_max"]]
         log_gap = np.log1p(self._gap_days(table, rows, item.timestamp))
-        feats[:, 7] = log_gap
-        feats[:, 8] = np.log(table.counts[rows])
-        feats[:, 9] = log_gap * (1.0 - feats[:, 6])
+        feats[:, f["log_gap_days"]] = log_gap
+        feats[:, f["log_size"]] = np.log(table.counts[rows])
+        feats[:, f["log_gap_weak_title"]] = log_gap * (1.0 - title_max)
         mu, sd = self._background(item.vector)
-        feats[:, 10] = (feats[:, 1] - mu) / sd
+        feats[:, f["dense_z"]] = (dense_max - mu) / sd
         if rows.size > 1:
-            top2 = np.sort(feats[:, 1])[-2:]
-            feats[:, 11] = feats[:, 1] - np.where(feats[:, 1] >= top2[1], top2[0], top2[1])
+            top2 = np.sort(dense_max)[-2:]
+            margin = dense_max - np.where(dense_max >= top2[1], top2[0], top2[1])
         else:
-            feats[:, 11] = feats[:, 1] - mu
-        feats[:, 12] = np.clip(feats[:, 11], -_MARGIN_CAP, _MARGIN_CAP)
-        feats[:, 13] = log_gap * (1.0 - feats[:, 6]) * (1.0 - feats[:, 5])
-        feats[:, 14], feats[:, 15] = self._fact_evidence(blocks, reading.facts)
-        feats[:, 16] = feats[:, 9] * (1.0 - feats[:, 15])
+            margin = dense_max - mu
+        feats[:, f["dense_margin"]] = margin
+        feats[:, f["dense_margin_capped"]] = np.clip(margin, -_MARGIN_CAP, _MARGIN_CAP)
+        feats[:, f["log_gap_weak_evidence"]] = log_gap * (1.0 - title_max) * (1.0 - entity_max)
+        conflict, tie = self._fact_evidence(blocks, reading.facts)
+        feats[:, f["fact_conflict"]], feats[:, f["street_tie"]] = conflict, tie
+        feats[:, f["log_gap_untied"]] = feats[:, f["log_gap_weak_title"]] * (1.0 - tie)
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
@@ -343,7 +352,7 @@ class EvidenceGrouper:
         t_terms: dict[str, float],
         centroids: bool = True,
     ) -> F64:
-        """Word, entity and title tf-idf cosines: shape (k, 5).
+        """Word, entity and title tf-idf cosines: shape (k, 5), columns ``_LEXICAL_FEATURES``.
 
         Columns: word (centroid, best member), entity (centroid, best member),
         title (best member). Where either side has no entity terms (headline-only
