@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from app.config import Settings
+from app.process import configure_process
 
 cli = typer.Typer(help="Storyline: cross-outlet story clustering.", no_args_is_help=True)
 
@@ -25,6 +26,7 @@ def serve(
     from app.main import create_app
 
     settings = Settings()
+    configure_process(settings)
     _log_to_stderr(settings)
     uvicorn.run(create_app(settings), host=host or settings.host, port=port or settings.port)
 
@@ -41,6 +43,7 @@ def worker() -> None:
     from app.state import ServiceState
 
     settings = Settings()
+    configure_process(settings)
     _log_to_stderr(settings)
     state = ServiceState.start(settings)
     loop = Worker(state.queue, settings.worker_poll_seconds)
@@ -80,6 +83,7 @@ def import_(
     from app.state import ServiceState
 
     settings = Settings()
+    configure_process(settings)
     state = ServiceState.start(settings)
     limits = Limits(
         settings.batch_limit,
@@ -133,6 +137,7 @@ def eval_(
     from embeddings.cache import CachedEmbedder
 
     settings = Settings()
+    configure_process(settings)
     embedder = CachedEmbedder(make_embedder(settings), cache_dir)
     header = (
         f"{'file':<24}{'n':>6}{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'pair P':>8}{'pair R':>8}"

@@ -11,10 +11,9 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
 
-from threadpoolctl import threadpool_limits
-
 from app.config import Settings
 from app.db import Database
+from app.process import embed_threads
 from app.services.discovery import Discovery
 from app.services.grouping import GroupingRuntime
 from app.services.ingest import Ingestor
@@ -23,7 +22,6 @@ from app.services.periodic import PeriodicJob
 from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex
 from app.services.worker import Worker
-from embeddings.memory import keep_activations_in_heap
 from embeddings.protocol import Embedder
 
 log = logging.getLogger("storyline")
@@ -56,10 +54,6 @@ class ServiceState:
         ``serve``, the background labeller and batch discovery threads (each unless
         its interval is 0).
         """
-        # Grouping multiplies small matrices many times a second: threaded BLAS only
-        # adds contention there (measured 9.6 ms vs 0.5 ms for 10k storylines on a
-        # loaded 2-core host). Torch's own OpenMP threads, used for embedding, stay.
-        threadpool_limits(1, user_api="blas")
         db = Database.from_url(settings.database_url)
         if settings.migrate_on_start:
             from app.db import migrate
@@ -112,15 +106,11 @@ class ServiceState:
 
 
 def make_embedder(settings: Settings) -> Embedder:
-    """The model the settings name, loaded (and for ONNX exported once) now."""
-    threads = embed_threads(settings)
-    # Torch's OpenMP threads spin between parallel regions by default, burning
-    # the cores this process's API, grouping and labelling threads need: with
-    # passive waiting the service spent 87 core-ms per article instead of 117
-    # (bare encode: 86-94). Read when torch is first imported, so set here;
-    # an explicit OMP_WAIT_POLICY in the environment wins.
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-    keep_activations_in_heap()
+    """The model the settings name, loaded (and for ONNX exported once) now.
+
+    Process-wide set-up (threads, heap, environment) is the entry point's:
+    :func:`app.process.configure_process`.
+    """
     if settings.embedding_backend == "onnx":
         from embeddings.onnx import OnnxEmbedder
 
@@ -131,26 +121,16 @@ def make_embedder(settings: Settings) -> Embedder:
             log.info("exporting the ONNX model to %s (once)", directory)
             export(directory, settings.model_path)
         return OnnxEmbedder(
-            directory, settings.max_tokens, settings.embed_batch_size, threads=threads
+            directory,
+            settings.max_tokens,
+            settings.embed_batch_size,
+            threads=embed_threads(settings),
         )
     from embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(
-        settings.model_path, settings.max_tokens, settings.embed_batch_size, threads=threads
+        settings.model_path, settings.max_tokens, settings.embed_batch_size
     )
-
-
-def embed_threads(settings: Settings) -> int:
-    """Model threads for this process: as set, else its share of the host's cores.
-
-    Two processes each running as many threads as there are cores make every
-    thread wait for a core (and OpenMP spins while it waits), so each of the
-    host's ``worker_processes`` gets ``cores // worker_processes``, at least 1.
-    """
-    if settings.embed_threads > 0:
-        return settings.embed_threads
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, (cores or 1) // settings.worker_processes)
 
 
 def worker_name() -> str:

@@ -16,9 +16,9 @@ SentenceTransformer (torch) encoding of the same texts and prints the ratio
 against their median, whatever backend the service used. Bare encode is timed
 two ways, each in a fresh process: "plain" is sentence-transformers' own
 defaults (32 texts per call, glibc's default allocator), "as served" calls the
-model as the service sets it up (``make_embedder``: its batch size, threads,
-passive OpenMP waiting, activations kept in the heap), so the second ratio is
-the service's overhead alone.
+model as the service sets it up (``configure_process`` and ``make_embedder``: its
+batch size, threads, passive OpenMP waiting, activations kept in the heap), so the
+second ratio is the service's overhead alone.
 
 CPU time is counted too: core-ms per article of every service process from the
 first POST to the last placement, against core-ms per article of bare encode,
@@ -51,6 +51,7 @@ import httpx
 from app.config import Settings
 from app.corpus import read_corpus
 from app.db import Database, make_engine, migrate, scratch_database
+from app.process import configure_process
 from app.services.grouping import GroupingRuntime
 from app.services.labeller import Labeller
 from app.state import make_embedder
@@ -251,7 +252,9 @@ def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], 
     if mode == "plain":
         model: Embedder = SentenceTransformerEmbedder()
     else:  # the service's own model set-up, from the service's environment
-        model = make_embedder(Settings(embedding_backend="torch"))
+        settings = Settings(embedding_backend="torch")
+        configure_process(settings)
+        model = make_embedder(settings)
     model.embed(texts[:8])
     rates, core_ms = [], []
     for _ in range(repeats):

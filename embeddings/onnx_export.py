@@ -24,7 +24,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tempfile
 import warnings
@@ -120,7 +119,6 @@ def _check_pipeline(source: Path) -> None:
 
 
 def _export_fp32(source: Path, target: Path) -> None:
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
     from transformers import AutoModel
 
     # Eager attention traces to plain MatMul/Softmax; SDPA adds mask plumbing

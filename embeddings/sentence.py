@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -22,7 +21,7 @@ class SentenceTransformerEmbedder:
 
     Never contacts a model hub: the path must be a local directory. Building an
     instance loads the weights (seconds), so build it once per process.
-    ``threads`` > 0 caps the process's torch threads (0 leaves torch's default).
+    Process-wide settings (torch's threads, ``HF_HUB_OFFLINE``) are the caller's.
     """
 
     def __init__(
@@ -30,17 +29,10 @@ class SentenceTransformerEmbedder:
         model_path: str | Path | None = None,
         max_tokens: int = 256,
         batch_size: int = 32,
-        threads: int = 0,
     ) -> None:
         path = Path(model_path) if model_path is not None else bundled_model_path()
         if not path.is_dir():
             raise FileNotFoundError(f"embedding model directory not found: {path}")
-        os.environ.setdefault("HF_HUB_OFFLINE", "1")
-        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-        if threads > 0:
-            import torch
-
-            torch.set_num_threads(threads)
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as hf_logging
 

@@ -24,7 +24,7 @@ from app.main import create_app
 from app.models import Article, ArticleStatus, Outlet, Term
 from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
-from app.state import ServiceState, embed_threads, make_embedder
+from app.state import ServiceState
 from embeddings.sentence import SentenceTransformerEmbedder
 from tests.conftest import as_payload, shared_rows
 
@@ -325,25 +325,6 @@ def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
     finally:
         first.close()
         second.close()
-
-
-def test_worker_processes_of_one_host_share_its_cores() -> None:
-    cores = len(os.sched_getaffinity(0))
-    assert embed_threads(Settings(worker_processes=1)) == cores
-    assert embed_threads(Settings(worker_processes=2)) == max(1, cores // 2)
-    assert embed_threads(Settings(worker_processes=4 * cores)) == 1
-    assert embed_threads(Settings(embed_threads=3, worker_processes=2)) == 3
-
-
-def test_service_model_threads_wait_passively_unless_told_otherwise(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
-    make_embedder(Settings())
-    assert os.environ["OMP_WAIT_POLICY"] == "PASSIVE"
-    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
-    make_embedder(Settings())
-    assert os.environ["OMP_WAIT_POLICY"] == "ACTIVE"
 
 
 def test_labels_count_the_grouped_articles_not_the_pending_ones(
