@@ -17,6 +17,7 @@ from app.corpus import CorpusRow, read_corpus
 from app.models import Article, Storyline, as_utc
 from app.services.discovery import Discovery
 from app.services.ingest import Ingestor
+from app.services.lineage import follow_merges
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
 from clustering.metrics import score
@@ -153,23 +154,14 @@ def _unique_ids(rows: list[CorpusRow]) -> list[CorpusRow]:
 
 def _final_storylines(state: ServiceState) -> dict[str, int]:
     with state.db.session() as session:
-        merged: dict[int, int] = {
-            sid: target
-            for sid, target in session.execute(
-                select(Storyline.id, Storyline.merged_into).where(
-                    Storyline.merged_into.is_not(None)
-                )
-            )
-            if target is not None
-        }
+        storylines = {s.id: s for s in session.scalars(select(Storyline))}
+        final = {sid: follow_merges(session, s) for sid, s in storylines.items()}
         out: dict[str, int] = {}
         for external_id, placed in session.execute(
             select(Article.external_id, Article.storyline_id)
         ):
-            storyline_id = -1 if placed is None else placed  # never placed: a singleton
-            while storyline_id in merged:
-                storyline_id = merged[storyline_id]
-            out[str(external_id)] = storyline_id
+            survivor = None if placed is None else final[placed]
+            out[str(external_id)] = -1 if survivor is None else survivor.id  # -1: a singleton
         return out
 
 

@@ -136,6 +136,17 @@ def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> 
     session.flush()
 
 
+def follow_merges(session: Session, storyline: Storyline | None) -> Storyline | None:
+    """Where ``storyline``'s articles are now: itself, or the end of its ``merged_into`` chain.
+
+    None stays None. Reads through ``session``'s identity map, so storylines already
+    loaded cost no query.
+    """
+    while storyline is not None and storyline.merged_into is not None:
+        storyline = session.get(Storyline, storyline.merged_into)
+    return storyline
+
+
 def lineage_of(session: Session, storyline_id: int) -> list[StorylineEvent]:
     """Merge and split events that name the storyline, oldest first."""
     return list(

@@ -14,6 +14,7 @@ from app.db import lock_writes, reserve_ids
 from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime, article_item
+from app.services.lineage import follow_merges
 from clustering.labels import provisional_label
 
 
@@ -109,9 +110,7 @@ class _Batch:
         """The live storyline ``storyline_id`` stands for (following merges), or None."""
         storyline = self.opened.get(storyline_id) or self.session.get(Storyline, storyline_id)
         # A grouper a step behind a merge may name the absorbed storyline: follow it.
-        while storyline is not None and storyline.merged_into is not None:
-            storyline = self.session.get(Storyline, storyline.merged_into)
-        return storyline
+        return follow_merges(self.session, storyline)
 
     def open(self, row: Article, vector: np.ndarray) -> Storyline:
         if self._free_ids is None:
