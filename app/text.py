@@ -10,9 +10,14 @@ from collections.abc import Callable, Mapping
 import ftfy
 from ftfy import chardata, fixes
 
-_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr|p|div|li|h[1-6])\b[^>]*>")
-_SCRIPTS = re.compile(r"(?is)<\s*(script|style|noscript)\b.*?<\s*/\s*\1\s*>")
-_COMMENTS = re.compile(r"(?s)<!--.*?-->")
+# Every pattern here is linear in the text: no tag pattern crosses a "<", and the
+# paired ones (scripts, comments) are found by _drop_pairs, which gives up on a
+# kind once its closing is missing instead of scanning to the end from every opening.
+_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/h[1-6]|/li|/tr|p|div|li|h[1-6])\b[^<>]*>")
+_SCRIPT_OPEN = re.compile(r"(?i)<\s*(script|style|noscript)\b")
+_SCRIPT_CLOSE = {
+    name: re.compile(rf"(?i)<\s*/\s*{name}\s*>") for name in ("script", "style", "noscript")
+}
 _TAG = re.compile(r"<[a-zA-Z/!][^<>]*>")
 _SPACES = re.compile(r"[ \t\f\v\u00a0\u2000-\u200b\u202f\u205f\u3000]+")
 _BLANK_LINES = re.compile(r"\n\s*\n+")
@@ -60,8 +65,8 @@ def clean_text(raw: str) -> str:
     """
     text = raw.replace("\r\n", "\n").replace("\r", "\n")
     if "<" in text:
-        text = _SCRIPTS.sub(" ", text)
-        text = _COMMENTS.sub(" ", text)
+        text = _drop_scripts(text)
+        text = _drop_comments(text)
         text = _BLOCK_TAGS.sub("\n\n", text)
         text = _TAG.sub(" ", text)
     text = html.unescape(text)
@@ -85,3 +90,40 @@ def clean_text(raw: str) -> str:
     text = "\n".join(lines)
     text = _BLANK_LINES.sub("\n\n", text)
     return text.strip()
+
+
+def _drop_scripts(text: str) -> str:
+    """Remove each script, style and noscript element, from its tag to its closing tag.
+
+    An opening without a closing is left to the tag pattern, as a regex with a
+    lazy ``.*?`` would, but that regex scans to the end from every such opening.
+    """
+    out: list[str] = []
+    pos = 0
+    unclosed: set[str] = set()
+    for opening in _SCRIPT_OPEN.finditer(text):
+        name = opening.group(1).lower()
+        if opening.start() < pos or name in unclosed:
+            continue
+        closing = _SCRIPT_CLOSE[name].search(text, opening.end())
+        if closing is None:
+            unclosed.add(name)  # no later opening of this kind can be closed either
+            continue
+        out += (text[pos : opening.start()], " ")
+        pos = closing.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
+def _drop_comments(text: str) -> str:
+    """Remove ``<!-- ... -->`` comments; an unclosed one is left as it is."""
+    out: list[str] = []
+    pos = 0
+    while (start := text.find("<!--", pos)) != -1:
+        end = text.find("-->", start + 4)
+        if end == -1:
+            break
+        out += (text[pos:start], " ")
+        pos = end + 3
+    out.append(text[pos:])
+    return "".join(out)

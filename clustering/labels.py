@@ -188,10 +188,13 @@ def _names(title: str, body: str) -> list[str]:
     found: list[str] = []
     for text in sources:
         run: list[str] = []
-        for match in re.finditer(r"\S+", text):
-            raw = match.group()
+        # The last character before a word is the previous word's last: whitespace
+        # separates them. Kept as we go, so the scan stays linear in the text.
+        before = ""
+        for raw in text.split():
             word = _POSSESSIVE.sub("", raw.strip(".,;:!?\"'()[]“”‘’"))
-            starts_sentence = match.start() == 0 or text[: match.start()].rstrip()[-1:] in '.!?:"'
+            starts_sentence = before in '.!?:"'  # "" (the first word) is in every string
+            before = raw[-1]
             capital = bool(word) and word[0].isupper() and not word.isupper()
             if capital and not starts_sentence and word.lower() not in _STOP:
                 run.append(word)

@@ -108,7 +108,7 @@ class Labeller:
             ).all()
         if not rows:
             return 0
-        terms = {article_id: tracked_terms(title, body) for article_id, _, title, body in rows}
+        terms = {article_id: _terms(article_id, title, body) for article_id, _, title, body in rows}
         with self.runtime.lock, self.db.session() as session:
             if _mark(session) != mark:  # cannot happen under exclusive_job; never count twice
                 return 0
@@ -143,9 +143,9 @@ class Labeller:
             )
             if not due:
                 return None
-            computed = compute_labels(session, due, known)
-            labels: dict[int, tuple[Label, int]] = {
-                s.id: (computed[s.id], s.article_count) for s in due
+            computed = _compute(session, due, known)
+            labels: dict[int, tuple[Label | None, int]] = {
+                s.id: (computed.get(s.id), s.article_count) for s in due
             }
         relabelled = 0
         with self.runtime.lock, self.db.session() as session:
@@ -153,11 +153,51 @@ class Labeller:
             changes = ChangeRecorder()
             for storyline_id, (label, basis) in labels.items():
                 storyline = session.get(Storyline, storyline_id)
-                if storyline is not None and storyline.status != StorylineStatus.merged:
+                if storyline is None or storyline.status == StorylineStatus.merged:
+                    continue
+                if label is None:
+                    # Marked as labelled at this size: it keeps its label and is tried
+                    # again only once it has grown, never on every pass.
+                    storyline.label_basis = basis
+                else:
                     relabelled += apply_label(storyline, label, basis, changes)
             changes.flush(session, now)
             session.commit()
         return len(labels), relabelled, due[-1].id
+
+
+def _terms(article_id: int, title: str, body: str) -> set[str]:
+    """The article's label terms; none (logged) when extracting them fails.
+
+    The article is counted either way, so the mark moves past it and it never
+    holds up the articles behind it.
+    """
+    try:
+        return tracked_terms(title, body)
+    except Exception:
+        log.exception(
+            "labels: article %d: term extraction failed; counted without terms", article_id
+        )
+        return set()
+
+
+def _compute(
+    session: Session, due: list[Storyline], known: dict[int, set[str]]
+) -> dict[int, Label]:
+    """Labels of ``due`` by id; a storyline whose label cannot be built is left out, logged."""
+    try:
+        return compute_labels(session, due, known)
+    except Exception:
+        log.warning("labels: a batch of %d failed; labelling one by one", len(due))
+        session.rollback()  # a failed statement ends PostgreSQL's transaction
+    labels: dict[int, Label] = {}
+    for storyline in due:
+        try:
+            labels.update(compute_labels(session, [storyline], known))
+        except Exception:
+            log.exception("labels: storyline %d: labelling failed; marked, skipped", storyline.id)
+            session.rollback()
+    return labels
 
 
 def _mark(session: Session) -> int:
