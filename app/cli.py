@@ -46,9 +46,9 @@ def worker() -> None:
     configure_process(settings)
     _log_to_stderr(settings)
     state = ServiceState.start(settings)
-    loop = Worker(state.queue, settings.worker_poll_seconds)
+    loop = Worker(state.ingestor, settings.worker_poll_seconds)
     signal.signal(signal.SIGTERM, lambda *_: loop.stopping.set())
-    typer.echo(f"worker {state.queue.worker_id} started", err=True)
+    typer.echo(f"worker {state.ingestor.worker_id} started", err=True)
     try:
         loop.run()
     except KeyboardInterrupt:

@@ -16,10 +16,9 @@ from app.db import Database
 from app.process import embed_threads
 from app.services.discovery import Discovery
 from app.services.grouping import GroupingRuntime
-from app.services.ingest import Ingestor
+from app.services.ingest import Ingestor, LeasePolicy
 from app.services.labeller import Labeller
 from app.services.periodic import PeriodicJob
-from app.services.queue import ArticleQueue, QueuePolicy
 from app.services.search import CentroidIndex
 from app.services.worker import Worker
 from embeddings.protocol import Embedder
@@ -34,7 +33,6 @@ class ServiceState:
     embedder: Embedder
     runtime: GroupingRuntime
     ingestor: Ingestor
-    queue: ArticleQueue
     centroids: CentroidIndex
     labeller: Labeller
     worker: Worker | None = None
@@ -64,26 +62,24 @@ class ServiceState:
         runtime = GroupingRuntime(settings)
         with db.session() as session:
             runtime.rebuild(session)
-        ingestor = Ingestor(db, embedder, runtime)
-        policy = QueuePolicy(
+        policy = LeasePolicy(
             lease=timedelta(seconds=settings.lease_seconds),
             max_attempts=settings.max_attempts,
             batch=settings.worker_batch,
         )
-        queue = ArticleQueue(ingestor, policy, worker_name())
+        ingestor = Ingestor(db, embedder, runtime, policy, worker_name())
         state = cls(
             settings,
             db,
             embedder,
             runtime,
             ingestor,
-            queue,
             CentroidIndex(),
             Labeller(db, runtime),
             waiting=threading.BoundedSemaphore(settings.max_waiting_requests),
         )
         if serve and settings.async_ingest and settings.in_process_worker:
-            state.worker = Worker(queue, settings.worker_poll_seconds)
+            state.worker = Worker(ingestor, settings.worker_poll_seconds)
             state.worker.start()
         if serve and settings.label_interval_seconds > 0:
             labeller = state.labeller

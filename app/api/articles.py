@@ -62,13 +62,13 @@ async def post_articles(
     limits = _limits(settings)
     articles, _ = await run_in_threadpool(parse_payload, payload, limits, now)
     if settings.async_ingest:
-        backlog = await run_in_threadpool(state.queue.backlog)
+        backlog = await run_in_threadpool(state.ingestor.backlog)
         if backlog >= settings.max_backlog:
             raise Overloaded(
                 f"{backlog} articles are waiting to be grouped (limit {settings.max_backlog})",
                 retry_after=_retry_after(backlog),
             )
-        stored = await run_in_threadpool(state.queue.accept, articles, now)
+        stored = await run_in_threadpool(state.ingestor.accept, articles, now)
         created_status = 202
     else:
         if not state.waiting.acquire(blocking=False):

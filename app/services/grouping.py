@@ -12,16 +12,16 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime, timedelta
 
-import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from app.config import Settings
-from app.db import Database, lock_writes
+from app.db import Database, lock_writes, try_lock_writes
 from app.models import Article, ChangeKind, Storyline, StorylineEvent, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
-from clustering import CentroidGrouper, EvidenceGrouper, Item, OnlineGrouper
+from app.services.placement import Placement, PlacementBatch, article_item
+from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
 
 
 def make_grouper(settings: Settings) -> OnlineGrouper:
@@ -29,16 +29,6 @@ def make_grouper(settings: Settings) -> OnlineGrouper:
     if settings.grouping_method == "centroid":
         return CentroidGrouper(threshold=settings.join_threshold, window_days=settings.window_days)
     return EvidenceGrouper(window_days=settings.window_days)
-
-
-def article_item(article: Article, vector: np.ndarray | None = None) -> Item:
-    """How grouping sees a stored article (``vector`` when not yet on the row)."""
-    if vector is None:
-        if article.embedding is None:
-            raise ValueError(f"article {article.id} has no embedding yet")
-        vector = np.frombuffer(article.embedding, dtype=np.float32)
-    ts = article.published_at.timestamp() if article.published_at is not None else None
-    return Item(vector=vector, title=article.title, body=article.body, timestamp=ts)
 
 
 class GroupingRuntime:
@@ -58,6 +48,42 @@ class GroupingRuntime:
         self.synced_seq = 0  # highest group_seq folded into the grouper
         self.lineage_seen = 0  # highest storyline_event id accounted for
         self.refreshing = False  # a refresh() is replaying; see catch_up
+        self.method_seconds = 0.0  # time inside the grouping method itself (decide and add)
+
+    def place(
+        self, session: Session, pick: Select[Article], now: datetime, *, wait: bool = True
+    ) -> dict[int, Placement] | None:
+        """Place the embedded articles ``pick`` selects, in its order, and commit.
+
+        The one grouping step of every process: it takes this process's lock and
+        the global write lock, folds in what other processes placed, and only then
+        runs ``pick``, so two processes never place the same article. Returns
+        article id -> placement; None, with ``wait=False``, when another thread or
+        process is placing. On any failure it rolls back and rebuilds the
+        grouper, which had run ahead of the database.
+        """
+        if not self.lock.acquire(blocking=wait):
+            return None
+        try:
+            if wait:
+                lock_writes(session)
+            elif not try_lock_writes(session):
+                return None
+            try:
+                self.catch_up(session)
+                rows = list(session.scalars(pick))
+                if not rows:
+                    session.commit()
+                    return {}
+                placed = PlacementBatch(self, session, len(rows), now).run(rows)
+                session.commit()
+            except Exception:
+                session.rollback()
+                self.rebuild(session)
+                raise
+            return placed
+        finally:
+            self.lock.release()
 
     def rebuild(self, session: Session) -> int:
         """Replay the articles of live storylines in grouping order; returns how many."""

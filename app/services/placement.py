@@ -1,21 +1,32 @@
-"""The grouping step: place embedded articles into storylines, one writer at a time."""
+"""One placement transaction: decide each embedded article's storyline and write it down.
+
+:class:`PlacementBatch` is what :meth:`GroupingRuntime.place` runs once it
+holds the grouping locks and has caught up: it asks the grouper about each
+article in order, opens storylines, folds articles into their counters and
+records the change feed, with nothing reaching the database until every
+article is decided.
+"""
 
 from __future__ import annotations
 
 import time
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.db import lock_writes, reserve_ids
+from app.db import reserve_ids
 from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
-from app.services.grouping import GroupingRuntime, article_item
 from app.services.lineage import follow_merges
+from clustering import Item
 from clustering.labels import provisional_label
+
+if TYPE_CHECKING:
+    from app.services.grouping import GroupingRuntime
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,78 +36,26 @@ class Placement:
     similarity: float
 
 
-class Placer:
-    """Decides, persists and records placements; callers commit nothing themselves.
+def article_item(article: Article, vector: np.ndarray | None = None) -> Item:
+    """How grouping sees a stored article (``vector`` when not yet on the row)."""
+    if vector is None:
+        if article.embedding is None:
+            raise ValueError(f"article {article.id} has no embedding yet")
+        vector = np.frombuffer(article.embedding, dtype=np.float32)
+    ts = article.published_at.timestamp() if article.published_at is not None else None
+    return Item(vector=vector, title=article.title, body=article.body, timestamp=ts)
 
-    :meth:`place` takes article rows (new or stored) with their vectors, runs
-    under the runtime lock and the global write lock, and commits once. On any
-    failure it rolls back and rebuilds the grouper, which had run ahead.
+
+class PlacementBatch:
+    """What one placement transaction has decided so far, before any of it is flushed.
+
+    Built by :meth:`GroupingRuntime.place` under the grouping locks, after it
+    caught up; :meth:`run` places embedded rows in order and flushes nothing
+    the caller does not commit.
     """
 
-    def __init__(self, runtime: GroupingRuntime) -> None:
+    def __init__(self, runtime: GroupingRuntime, session: Session, size: int, now: datetime):
         self.runtime = runtime
-        self.method_seconds = 0.0  # time inside the grouping method itself
-
-    def place(
-        self,
-        session: Session,
-        rows: list[tuple[Article, np.ndarray]],
-        now: datetime,
-        model_name: str,
-    ) -> dict[int, Placement]:
-        """Place ``rows`` in order; returns article id -> placement (after commit)."""
-        runtime = self.runtime
-        with runtime.lock:
-            try:
-                lock_writes(session)
-                runtime.catch_up(session)
-                batch = _Batch(session, len(rows), now)
-                placed = {}
-                # Nothing reaches the database until every row is decided: the
-                # storylines the batch opens go in first, in one INSERT with
-                # their final counts, then the articles that point at them.
-                with session.no_autoflush:
-                    for row, vector in rows:
-                        placed[id(row)] = self._place_one(batch, row, vector)
-                session.add_all(batch.opened.values())
-                session.flush()
-                for row, vector in rows:
-                    _settle(row, vector, placed[id(row)], model_name, runtime.next_group_seq())
-                    session.add(row)
-                runtime.retire_silent(session, batch.changes)
-                batch.changes.flush(session, now)
-                session.commit()
-            except Exception:
-                session.rollback()
-                runtime.rebuild(session)
-                raise
-        return {row.id: placed[id(row)] for row, _ in rows}
-
-    def _place_one(self, batch: _Batch, row: Article, vector: np.ndarray) -> Placement:
-        runtime = self.runtime
-        item = article_item(row, vector)
-        started = time.perf_counter()
-        decision = runtime.grouper.decide(item)
-        self.method_seconds += time.perf_counter() - started
-        storyline = None if decision.storyline is None else batch.storyline(decision.storyline)
-        is_new = storyline is None
-        if storyline is None:
-            storyline = batch.open(row, vector)
-        new_outlet = is_new or batch.new_outlet(storyline.id, row.outlet_id)
-        _grow(storyline, row, vector, new_outlet, batch.now)
-        batch.changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
-        # The grouper learns of the article only now; a failed commit triggers a rebuild.
-        started = time.perf_counter()
-        runtime.grouper.add(item, storyline.id)
-        self.method_seconds += time.perf_counter() - started
-        runtime.observe(row.effective_at)
-        return Placement(storyline.id, is_new, 1.0 if is_new else decision.similarity)
-
-
-class _Batch:
-    """What one placement transaction has decided so far, before any of it is flushed."""
-
-    def __init__(self, session: Session, size: int, now: datetime) -> None:
         self.session = session
         self.size = size  # rows in the batch: no more storylines than that are opened
         self.now = now
@@ -105,6 +64,44 @@ class _Batch:
         self._free_ids: list[int] | None = None  # reserved at the first opening, last first
         # (storyline, outlet) pairs placed in this batch: the database knows the rest.
         self._pairs: set[tuple[int, int]] = set()
+
+    def run(self, rows: list[Article]) -> dict[int, Placement]:
+        """Place ``rows`` (embedded) in order; returns article id -> placement."""
+        placed: dict[int, Placement] = {}
+        # Nothing reaches the database until every row is decided: the storylines
+        # the batch opens go in first, in one INSERT with their final counts, then
+        # the articles that point at them.
+        with self.session.no_autoflush:
+            for row in rows:
+                placed[row.id] = self._place_one(row)
+        self.session.add_all(self.opened.values())
+        self.session.flush()
+        for row in rows:
+            _settle(row, placed[row.id], self.runtime.next_group_seq())
+        self.runtime.retire_silent(self.session, self.changes)
+        self.changes.flush(self.session, self.now)
+        return placed
+
+    def _place_one(self, row: Article) -> Placement:
+        runtime = self.runtime
+        vector = np.frombuffer(row.embedding or b"", dtype=np.float32)
+        item = article_item(row, vector)
+        started = time.perf_counter()
+        decision = runtime.grouper.decide(item)
+        runtime.method_seconds += time.perf_counter() - started
+        storyline = None if decision.storyline is None else self.storyline(decision.storyline)
+        is_new = storyline is None
+        if storyline is None:
+            storyline = self.open(row, vector)
+        new_outlet = is_new or self.new_outlet(storyline.id, row.outlet_id)
+        _grow(storyline, row, vector, new_outlet, self.now)
+        self.changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
+        # The grouper learns of the article only now; a failed commit triggers a rebuild.
+        started = time.perf_counter()
+        runtime.grouper.add(item, storyline.id)
+        runtime.method_seconds += time.perf_counter() - started
+        runtime.observe(row.effective_at)
+        return Placement(storyline.id, is_new, 1.0 if is_new else decision.similarity)
 
     def storyline(self, storyline_id: int) -> Storyline | None:
         """The live storyline ``storyline_id`` stands for (following merges), or None."""
@@ -140,13 +137,8 @@ class _Batch:
         return self.session.scalar(query.limit(1)) is None
 
 
-def _settle(
-    row: Article, vector: np.ndarray, placement: Placement, model_name: str, group_seq: int
-) -> None:
+def _settle(row: Article, placement: Placement, group_seq: int) -> None:
     """Write a placed article's outcome onto its row."""
-    row.embedding = vector.astype(np.float32).tobytes()
-    row.embedding_model = model_name
-    row.embedding_dim = int(vector.shape[0])
     row.storyline_id = placement.storyline_id
     row.similarity = placement.similarity
     row.status = ArticleStatus.grouped

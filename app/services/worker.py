@@ -7,7 +7,7 @@ import threading
 import time
 from datetime import UTC, datetime
 
-from app.services.queue import ArticleQueue
+from app.services.ingest import Ingestor
 
 log = logging.getLogger("storyline.worker")
 
@@ -15,8 +15,8 @@ log = logging.getLogger("storyline.worker")
 class Worker:
     """Claims, embeds and groups until stopped; idles ``poll_seconds`` when nothing waits."""
 
-    def __init__(self, queue: ArticleQueue, poll_seconds: float) -> None:
-        self.queue = queue
+    def __init__(self, ingestor: Ingestor, poll_seconds: float) -> None:
+        self.ingestor = ingestor
         self.poll_seconds = poll_seconds
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -26,17 +26,18 @@ class Worker:
         """One round: returns how many articles it moved along (0 when idle)."""
         started = time.perf_counter()
         now = datetime.now(UTC)
-        self.queue.fail_exhausted(now)
-        claimed = self.queue.claim(now)
+        self.ingestor.fail_exhausted(now)
+        claimed = self.ingestor.lease(now)
         if claimed:
-            self.queue.embed_claimed(claimed, now)
+            self.ingestor.embed(claimed)
         embedded = time.perf_counter()
         grouped = 0
         if not claimed or self._groups_cheaply():
             # While there is more to embed, queueing behind another worker's
             # grouping would leave this worker's model idle: group only if nobody
             # else is.
-            grouped = self.queue.group_embedded(datetime.now(UTC), wait=not claimed)
+            placed = self.ingestor.place(datetime.now(UTC), wait=not claimed)
+            grouped = len(placed or {})
         if claimed or grouped:
             log.debug(
                 "round: claimed and embedded %d in %.3f s, grouped %d in %.3f s",
@@ -57,9 +58,9 @@ class Worker:
         has placed anything since its last look (the other grouper has stopped
         or died), so embedded articles never wait on a worker that is gone.
         """
-        latest = self.queue.latest_placement()
+        latest = self.ingestor.latest_placement()
         seen, self._latest_seen = self._latest_seen, latest
-        return latest == self.queue.synced_seq() or latest == seen
+        return latest == self.ingestor.synced_seq() or latest == seen
 
     def run(self) -> None:
         while not self.stopping.is_set():

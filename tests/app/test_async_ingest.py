@@ -98,8 +98,8 @@ def test_an_article_that_keeps_failing_is_marked_failed_with_the_error(
             Limits(10, 1_000_000, timedelta(days=1)),
             now,
         )[0]
-        article_id = state.queue.accept(batch, now)[0].id
-        worker = Worker(state.queue, 0.01)
+        article_id = state.ingestor.accept(batch, now)[0].id
+        worker = Worker(state.ingestor, 0.01)
         for _ in range(3):
             worker.run_once()
         with state.db.session() as session:
@@ -122,7 +122,7 @@ def pending_corpus(
     now = datetime.now(UTC)
     rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:48]]
     batch = parse_payload(rows, Limits(100, 1_000_000, timedelta(days=1)), now)[0]
-    ids = [r.id for r in state.queue.accept(batch, now)]
+    ids = [r.id for r in state.ingestor.accept(batch, now)]
     state.close()
     yield fast, ids
 
@@ -239,8 +239,8 @@ def test_a_worker_embeds_on_while_another_is_grouping(
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:4]]
         batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
-        state.queue.accept(batch, now)
-        worker = Worker(state.queue, 0.01)
+        state.ingestor.accept(batch, now)
+        worker = Worker(state.ingestor, 0.01)
         holder = threading.Thread(target=another_grouper)
         holder.start()
         assert holding.wait(30)
@@ -272,10 +272,10 @@ def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]
         batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
-        grouper, other = Worker(first.queue, 0.01), Worker(second.queue, 0.01)
-        first.queue.accept(batch[:2], now)
+        grouper, other = Worker(first.ingestor, 0.01), Worker(second.ingestor, 0.01)
+        first.ingestor.accept(batch[:2], now)
         _drain(grouper)
-        first.queue.accept(batch[2:], now)
+        first.ingestor.accept(batch[2:], now)
         # More to embed, behind the first host, which has placed since this
         # worker last looked: it embeds and leaves the placing, replaying nothing.
         assert other.run_once() == 2
@@ -306,22 +306,22 @@ def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
     config = _async(settings, in_process_worker=False, worker_batch=4)
     first, second = ServiceState.start(config, embedder), ServiceState.start(config, embedder)
     try:
-        for queue in (first.queue, second.queue):
-            queue.policy = replace(queue.policy, min_claim=2)
+        for ingestor in (first.ingestor, second.ingestor):
+            ingestor.policy = replace(ingestor.policy, min_claim=2)
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:10]]
         batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
-        first.queue.accept(batch, now)
+        first.ingestor.accept(batch, now)
         # Alone, a worker takes a full batch; then each takes its share of what
         # is left with the other holding a lease, never less than the minimum.
-        assert len(first.queue.claim(now)) == 4  # 10 free, nobody else: min(4, 10)
-        assert len(second.queue.claim(now)) == 3  # 6 free, one other: ceil(6 / 2)
-        assert len(first.queue.claim(now)) == 2  # 3 free, one other: ceil(3 / 2)
-        assert len(second.queue.claim(now)) == 1  # 1 free: the minimum share, capped
-        assert second.queue.claim(now) == []
+        assert len(first.ingestor.lease(now)) == 4  # 10 free, nobody else: min(4, 10)
+        assert len(second.ingestor.lease(now)) == 3  # 6 free, one other: ceil(6 / 2)
+        assert len(first.ingestor.lease(now)) == 2  # 3 free, one other: ceil(3 / 2)
+        assert len(second.ingestor.lease(now)) == 1  # 1 free: the minimum share, capped
+        assert second.ingestor.lease(now) == []
         # Leases that lapsed are nobody's: a worker alone takes a full batch again.
         later = now + config.lease_seconds * timedelta(seconds=1) + timedelta(seconds=1)
-        assert len(first.queue.claim(later)) == 4
+        assert len(first.ingestor.lease(later)) == 4
     finally:
         first.close()
         second.close()
@@ -340,10 +340,10 @@ def test_labels_count_the_grouped_articles_not_the_pending_ones(
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:8]]
         batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
-        worker = Worker(state.queue, 0.01)
-        state.queue.accept(batch[:5], now)
+        worker = Worker(state.ingestor, 0.01)
+        state.ingestor.accept(batch[:5], now)
         _drain(worker)
-        state.queue.accept(batch[5:], now)
+        state.ingestor.accept(batch[5:], now)
         state.labeller.run()
         assert documents() == 5
         _drain(worker)
