@@ -22,7 +22,7 @@ from pathlib import Path
 
 from threadpoolctl import threadpool_limits
 
-from benchmarks.grouping_dev import embed, load_articles
+from benchmarks.devset import embed, load_articles
 from clustering.discovery import DiscoveryConfig, WindowArticle, discover
 from clustering.window_terms import TermCache, lexical_vectors
 

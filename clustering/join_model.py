@@ -92,8 +92,10 @@ class JoinModel:
         return out
 
 
-# Fitted once, then frozen. How: oracle replay of basil + gva_dev (every article added to its
-# gold story, window 30 days, evict 60), features of every shortlisted candidate with label
+# Fitted once, then frozen; `python -m benchmarks.fit provenance gva_dev.jsonl basil.jsonl`
+# runs the whole recipe below on today's code and prints its weights beside these.
+# How: oracle replay of basil + gva_dev (every article added to its gold story, window
+# 30 days, evict 60), features of every shortlisted candidate with label
 # "is the gold story", sklearn LogisticRegression (C=1, L2), each corpus weighing the same in
 # total, on the seven features dense_max .. dense_margin with non-zero weight (the others stay
 # computed for analysis). uci_headlines left out of the fit (aggregator labels, titles only)
@@ -103,7 +105,7 @@ class JoinModel:
 # fact_conflict was then fitted alone on top, the other weights and the bias frozen (same
 # replay and loss, the frozen score an offset), so that where no article states an age or a
 # street (uci_headlines, most of basil, the seeds) every decision is the seven-feature one:
-#   python -m benchmarks.grouping_dev <corpora> --fit gva_dev.jsonl basil.jsonl --on-top \
+#   python -m benchmarks.fit refit <corpora> --fit gva_dev.jsonl basil.jsonl --on-top \
 #       --features fact_conflict --param threshold=0.3
 # Refitting all eight jointly loosens the others (the conflict takes over part of the
 # precision work), which cost uci_headlines up to 0.07 B3 F1 in held-out halves.

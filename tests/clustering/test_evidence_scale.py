@@ -27,7 +27,7 @@ def random_items(n: int, seed: int, t0: float = T0, span_days: float = 20.0) -> 
 
 
 def test_ten_thousand_live_storylines_are_shortlisted_not_all_scored() -> None:
-    # Speed itself is measured by benchmarks (grouping_dev ms/article, storyline eval);
+    # Speed itself is measured by benchmarks (benchmarks.replay ms/article, storyline eval);
     # what a test can hold is the bound that keeps decide cheap: a short candidate list.
     g = EvidenceGrouper()
     for k, it in enumerate(random_items(10_000, seed=1)):
