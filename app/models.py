@@ -94,8 +94,6 @@ class Outlet(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    country: Mapped[str | None] = mapped_column(String(64))
-    notes: Mapped[str | None] = mapped_column(Text)
 
 
 class Storyline(Base):

@@ -148,7 +148,6 @@ class CoveringOutlet(BaseModel):
 
 
 class OutletDetail(OutletSummary):
-    country: str | None
     tie_window_hours: float
     multi_outlet_storylines: int = Field(description="Covered storylines with two or more outlets.")
     first_in: int = Field(

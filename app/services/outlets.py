@@ -129,7 +129,6 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
     summary = _summary(outlet, len(own), sum(count for _, count in own.values()))
     return OutletDetail(
         **summary.model_dump(),
-        country=outlet.country,
         tie_window_hours=tie_window_hours,
         multi_outlet_storylines=multi,
         first_in=first_in,
