@@ -67,7 +67,7 @@ class ServiceState:
             max_attempts=settings.max_attempts,
             batch=settings.worker_batch,
         )
-        ingestor = Ingestor(db, embedder, runtime, policy, worker_name())
+        ingestor = Ingestor(db, embedder, runtime, policy, worker_name(), settings.max_tokens)
         state = cls(
             settings,
             db,

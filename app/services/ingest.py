@@ -69,9 +69,11 @@ class Ingestor:
         runtime: GroupingRuntime,
         policy: LeasePolicy,
         worker_id: str,
+        max_tokens: int,
     ) -> None:
         self.db = db
         self.embedder = embedder
+        self.max_tokens = max_tokens  # word pieces the model reads: where the text is cut
         self.runtime = runtime
         self.policy = policy
         self.worker_id = worker_id
@@ -322,7 +324,9 @@ class Ingestor:
         missing = [i for i, (_, _, h) in enumerate(texts) if h not in stored]
         out = np.zeros((len(texts), self.embedder.dimension), dtype=np.float32)
         if missing:
-            fresh = self.embed_texts([embedding_text(texts[i][0], texts[i][1]) for i in missing])
+            fresh = self.embed_texts(
+                [embedding_text(texts[i][0], texts[i][1], self.max_tokens) for i in missing]
+            )
             out[missing] = fresh
         for i, (_, _, h) in enumerate(texts):
             if h in stored:
