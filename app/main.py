@@ -3,18 +3,21 @@
 from __future__ import annotations
 
 import functools
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
+from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
 from app.api import articles, changes, health, outlets, search, storylines
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.schemas import ArticleIn
+from app.server import CLOSE_SECONDS
 from app.state import ServiceState
 from embeddings.protocol import Embedder
 
@@ -38,9 +41,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
         try:
             yield
         finally:
-            state.close()
+            # Stopping on a signal, the process has promised to be gone within seconds.
+            state.close(timeout=CLOSE_SECONDS if stopping.is_set() else 30.0)
 
-    app = FastAPI(title="Storyline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    # /docs and /redoc load Swagger UI and ReDoc from the installed fastapi-offline
+    # package, never from a CDN: the service must work with no network.
+    app = FastAPIOffline(
+        title="Storyline", version="0.1.0", description=DESCRIPTION, lifespan=lifespan
+    )
+    stopping = app.state.stopping = threading.Event()  # set by app.server on SIGTERM
     install_error_handlers(app)
     app.include_router(articles.router)
     app.include_router(storylines.router)

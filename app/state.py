@@ -6,6 +6,7 @@ import logging
 import os
 import socket
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -93,11 +94,22 @@ class ServiceState:
             job.start()
         return state
 
-    def close(self) -> None:
+    def close(self, timeout: float = 30.0) -> None:
+        """Stop the background threads, all at once and within ``timeout`` seconds, then the
+        database.
+
+        A thread still busy then is left to end with the process: its transaction was
+        never committed, and an article it had claimed is retaken once its lease ends.
+        """
+        deadline = time.monotonic() + timeout
         for job in self.jobs:
-            job.stop()
+            job.stop_event.set()
         if self.worker is not None:
-            self.worker.stop()
+            self.worker.stopping.set()
+        for job in self.jobs:
+            job.stop(max(0.0, deadline - time.monotonic()))
+        if self.worker is not None:
+            self.worker.stop(max(0.0, deadline - time.monotonic()))
         self.db.dispose()
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import threading
 import time
 from collections.abc import AsyncIterator
 from typing import Annotated
@@ -17,6 +18,7 @@ from app.db import Database
 from app.errors import InvalidInput, input_error
 from app.models import StorylineChange
 from app.schemas import ChangeOut, ChangePage
+from app.server import stopping_event
 from app.services.changes import list_changes
 
 router = APIRouter(prefix="/changes", tags=["changes"])
@@ -68,18 +70,23 @@ async def stream_changes(
             msg = f"Last-Event-ID must be a change seq: a non-negative integer up to {MAX_SEQ}"
             raise InvalidInput([input_error(("header", "last-event-id"), msg, "int_parsing")])
         start = int(resume)
-    events = _events(request, state.db, start, max_events)
+    events = _events(request, state.db, start, max_events, stopping_event(request.app))
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
 
 
 async def _events(
-    request: Request, db: Database, since: int, max_events: int | None
+    request: Request,
+    db: Database,
+    since: int,
+    max_events: int | None,
+    stopping: threading.Event,
 ) -> AsyncIterator[str]:
     sent, quiet_since = 0, time.monotonic()
     yield "retry: 2000\n\n"
-    while max_events is None or sent < max_events:
+    # The server stopping ends the stream; the client resumes elsewhere by Last-Event-ID.
+    while (max_events is None or sent < max_events) and not stopping.is_set():
         rows = await run_in_threadpool(_fetch, db, since)
         for row in rows:
             yield f"id: {row.seq}\nevent: change\ndata: {_out(row).model_dump_json()}\n\n"
