@@ -104,7 +104,7 @@ def import_(
             good: list[PreparedArticle] = []
             for row in chunk:
                 try:
-                    good.extend(parse_payload(row.payload, limits, now)[0])
+                    good.extend(parse_payload(row.payload, limits, now))
                 except InvalidInput as exc:
                     rejected += 1
                     bar.write(f"line {row.line}: rejected: {exc}")

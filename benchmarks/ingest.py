@@ -37,7 +37,7 @@ def main() -> None:
     rows = [r for r in read_corpus(args.corpus) if r.payload][: args.n]
     limits = Limits(10_000, 10_000_000, timedelta(days=1))
     now = datetime.now(UTC)
-    prepared = parse_payload([r.payload for r in rows], limits, now)[0]
+    prepared = parse_payload([r.payload for r in rows], limits, now)
     texts = [embedding_text(a.title, a.body) for a in prepared]
 
     embedder = SentenceTransformerEmbedder()
@@ -60,7 +60,7 @@ def main() -> None:
         t0 = time.perf_counter()
         for start in range(0, len(rows), args.batch):
             chunk = [r.payload for r in rows[start : start + args.batch]]
-            articles = parse_payload(chunk, Limits(10_000, 10_000_000, timedelta(days=1)), now)[0]
+            articles = parse_payload(chunk, Limits(10_000, 10_000_000, timedelta(days=1)), now)
             state.ingestor.ingest(articles, now)
         service = len(rows) / (time.perf_counter() - t0)
         reused = state.ingestor.reused_vectors

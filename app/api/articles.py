@@ -60,7 +60,7 @@ async def post_articles(
     payload = await read_json(request, settings.max_request_bytes, settings.max_json_depth)
     now = datetime.now(UTC)
     limits = _limits(settings)
-    articles, _ = await run_in_threadpool(parse_payload, payload, limits, now)
+    articles = await run_in_threadpool(parse_payload, payload, limits, now)
     if settings.async_ingest:
         backlog = await run_in_threadpool(state.ingestor.backlog)
         if backlog >= settings.max_backlog:

@@ -120,7 +120,7 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
         for start in range(0, len(rows), batch):
             chunk = [r.payload for r in rows[start : start + batch]]
             now = datetime.now(UTC)
-            state.ingestor.ingest(parse_payload(chunk, limits, now)[0], now)
+            state.ingestor.ingest(parse_payload(chunk, limits, now), now)
             since_discovery += len(chunk)
             if every and since_discovery >= every:
                 discovery_seconds += discovery.run().seconds

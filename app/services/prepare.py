@@ -52,12 +52,10 @@ _CLEANED = frozenset({"title", "body"})
 _OUTLET_CHARS = 255
 
 
-def parse_payload(
-    payload: Any, limits: Limits, now: datetime
-) -> tuple[list[PreparedArticle], bool]:
+def parse_payload(payload: Any, limits: Limits, now: datetime) -> list[PreparedArticle]:
     """Validate a decoded JSON payload: one article object or a list of them.
 
-    Returns the prepared articles and whether the payload was a batch. Raises
+    Returns the prepared articles (one for an object). Raises
     :class:`InvalidInput` naming every offending field; nothing is partial.
     """
     is_batch = isinstance(payload, list)
@@ -94,7 +92,7 @@ def parse_payload(
             errors.extend({**e, "loc": [*loc, *e["loc"]]} for e in exc.errors)
     if errors:
         raise InvalidInput(errors)
-    return prepared, is_batch
+    return prepared
 
 
 def _value_problems(payload: Any, is_batch: bool) -> list[dict[str, Any]]:

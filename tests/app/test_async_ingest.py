@@ -97,7 +97,7 @@ def test_an_article_that_keeps_failing_is_marked_failed_with_the_error(
             as_payload(shared_rows("data/basil.jsonl")[0]),
             Limits(10, 1_000_000, timedelta(days=1)),
             now,
-        )[0]
+        )
         article_id = state.ingestor.accept(batch, now)[0].id
         worker = Worker(state.ingestor, 0.01)
         for _ in range(3):
@@ -121,7 +121,7 @@ def pending_corpus(
     state = ServiceState.start(fast, embedder)
     now = datetime.now(UTC)
     rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:48]]
-    batch = parse_payload(rows, Limits(100, 1_000_000, timedelta(days=1)), now)[0]
+    batch = parse_payload(rows, Limits(100, 1_000_000, timedelta(days=1)), now)
     ids = [r.id for r in state.ingestor.accept(batch, now)]
     state.close()
     yield fast, ids
@@ -238,7 +238,7 @@ def test_a_worker_embeds_on_while_another_is_grouping(
     try:
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:4]]
-        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)
         state.ingestor.accept(batch, now)
         worker = Worker(state.ingestor, 0.01)
         holder = threading.Thread(target=another_grouper)
@@ -271,7 +271,7 @@ def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
     try:
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]
-        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)
         grouper, other = Worker(first.ingestor, 0.01), Worker(second.ingestor, 0.01)
         first.ingestor.accept(batch[:2], now)
         _drain(grouper)
@@ -310,7 +310,7 @@ def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
             ingestor.policy = replace(ingestor.policy, min_claim=2)
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:10]]
-        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)
         first.ingestor.accept(batch, now)
         # Alone, a worker takes a full batch; then each takes its share of what
         # is left with the other holding a lease, never less than the minimum.
@@ -339,7 +339,7 @@ def test_labels_count_the_grouped_articles_not_the_pending_ones(
     try:
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:8]]
-        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+        batch = parse_payload(rows, Limits(10, 1_000_000, timedelta(days=1)), now)
         worker = Worker(state.ingestor, 0.01)
         state.ingestor.accept(batch[:5], now)
         _drain(worker)

@@ -83,7 +83,7 @@ def test_parallel_writers_leave_no_gap_or_repeat_for_a_polling_reader(
     def write(state: ServiceState, part: list[dict[str, object]]) -> None:
         for i in range(0, len(part), 3):
             now = datetime.now(UTC)
-            batch = parse_payload([as_payload(r) for r in part[i : i + 3]], limits, now)[0]
+            batch = parse_payload([as_payload(r) for r in part[i : i + 3]], limits, now)
             state.ingestor.ingest(batch, now)
 
     def read(client: TestClient) -> None:

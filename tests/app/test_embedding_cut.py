@@ -34,7 +34,7 @@ def test_ingest_cuts_the_embedded_text_to_the_configured_max_tokens(settings: Se
     try:
         now = datetime.now(UTC)
         article = {"outlet": "a.com", "title": "Flood", "body": "water " * 2000}
-        batch = parse_payload(article, Limits(10, 10**6, timedelta(days=1)), now)[0]
+        batch = parse_payload(article, Limits(10, 10**6, timedelta(days=1)), now)
         state.ingestor.ingest(batch, now)
     finally:
         state.close()

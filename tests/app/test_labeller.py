@@ -27,7 +27,7 @@ def _state(client: TestClient) -> ServiceState:
 
 def _ingest(state: ServiceState, rows: list[dict[str, object]]) -> list[int]:
     now = datetime.now(UTC)
-    batch = parse_payload([as_payload(r) for r in rows], Limits(100, 10**6, timedelta(1)), now)[0]
+    batch = parse_payload([as_payload(r) for r in rows], Limits(100, 10**6, timedelta(1)), now)
     return [r.storyline_id for r in state.ingestor.ingest(batch, now)]
 
 
