@@ -14,6 +14,8 @@ from pydantic import (
     model_validator,
 )
 
+from app.services.json_values import text_problem
+
 FIRST_YEAR, LAST_YEAR = 1800, 2200
 
 
@@ -25,6 +27,16 @@ def _sane_utc(value: datetime) -> datetime:
 
 
 UtcDateTime = Annotated[datetime, AfterValidator(_sane_utc)]
+
+
+def _storable(value: str) -> str:
+    if problem := text_problem(value):
+        raise ValueError(problem)
+    return value
+
+
+StorableText = Annotated[str, AfterValidator(_storable)]
+"""Text without NUL or lone surrogates, which PostgreSQL refuses (even in a query)."""
 """An ISO 8601 date or date-time within years 1800..2200, as aware UTC (no zone: UTC)."""
 
 _SEED_EXAMPLE: dict[str, Any] = {

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.api.deps import SessionDep, StateDep
 from app.models import Storyline
-from app.schemas import SearchHit, SearchResult
+from app.schemas import SearchHit, SearchResult, StorableText
 from app.services import queries
 from app.services.search import search
 
@@ -21,7 +21,7 @@ def search_storylines(
     session: SessionDep,
     state: StateDep,
     q: Annotated[
-        str,
+        StorableText,
         Query(
             min_length=1,
             max_length=500,

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query, Request, Response
 from app.api.deps import SessionDep
 from app.api.etag import not_modified, storyline_etag
 from app.models import StorylineStatus
-from app.schemas import ArticlePage, StorylineDetail, StorylinePage, UtcDateTime
+from app.schemas import ArticlePage, StorableText, StorylineDetail, StorylinePage, UtcDateTime
 from app.services import queries
 from app.services.cursor import MAX_INT32
 from app.services.prepare import normalize_outlet
@@ -35,7 +35,8 @@ def list_storylines(
         Query(description="Storylines with an article at or before this time (years 1800-2200)."),
     ] = None,
     outlet: Annotated[
-        str | None, Query(description="Only storylines this outlet (e.g. `tass.com`) covered.")
+        StorableText | None,
+        Query(max_length=255, description="Only storylines this outlet (e.g. `tass.com`) covered."),
     ] = None,
     min_outlets: Annotated[
         int | None, Query(ge=1, le=MAX_INT32, description="At least this many outlets.")

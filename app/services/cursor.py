@@ -12,6 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from app.errors import InvalidInput, input_error
 from app.schemas import UtcDateTime
+from app.services.json_values import text_problem
 
 MAX_INT32 = 2**31 - 1
 _MAX_CURSOR_CHARS = 4096
@@ -59,7 +60,7 @@ def _typed(value: Any, kind: type[T]) -> T:
         if not _is_int32(value):
             raise ValueError("number")
         return value  # type: ignore[no-any-return]
-    if not isinstance(value, str) or len(value) > 1024:
+    if not isinstance(value, str) or len(value) > 1024 or text_problem(value):
         raise ValueError("text")
     return value  # type: ignore[return-value]
 

@@ -105,6 +105,28 @@ def test_crafted_cursor_is_422(client: TestClient, path: str, params: dict[str, 
     _rejected(client.get(path, params=params), ["query", "cursor"], "cursor is malformed")
 
 
+@pytest.mark.parametrize(
+    ("path", "params", "loc"),
+    [
+        ("/storylines", {"outlet": "exa\x00mple.org"}, ["query", "outlet"]),
+        ("/search", {"q": "harbour\x00"}, ["query", "q"]),
+        ("/outlets", {"sort": "name", "cursor": _cursor(["a\x00", 1])}, ["query", "cursor"]),
+    ],
+)
+def test_nul_in_a_query_is_422_on_both_stores(
+    client: TestClient, path: str, params: dict[str, str], loc: list[str]
+) -> None:
+    response = client.get(path, params=params)
+    assert response.status_code == 422, response.text
+    assert response.json()["detail"][0]["loc"] == loc
+
+
+def test_lone_surrogate_in_a_name_cursor_is_422(client: TestClient) -> None:
+    cursor = base64.urlsafe_b64encode(b'["\\ud800", 1]').decode()
+    response = client.get("/outlets", params={"sort": "name", "cursor": cursor})
+    _rejected(response, ["query", "cursor"], "cursor is malformed")
+
+
 def test_crafted_cursor_of_an_article_page_is_422(client: TestClient) -> None:
     storyline = client.post("/articles", json=GOOD).json()["articles"][0]["storyline_id"]
     for bad in ([1, 2], [{"t": "0001-01-01T00:00:00+23:59"}, 1], [{"t": 5}, 1]):
