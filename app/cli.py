@@ -76,7 +76,11 @@ def import_(
     path: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSONL corpus.")],
     batch: Annotated[int, typer.Option(min=1, help="Articles embedded per step.")] = 64,
 ) -> None:
-    """Ingest a JSONL corpus; a re-run skips what is already stored."""
+    """Ingest a JSONL corpus; a re-run skips what is already stored.
+
+    A line naming an article stored before (same id, else same URL) with other
+    text revises it, as a re-post to the API would; the summary counts them.
+    """
     from tqdm import tqdm
 
     from app.corpus import read_corpus
@@ -94,7 +98,7 @@ def import_(
         title_chars=settings.max_title_chars,
         metadata_bytes=settings.max_metadata_bytes,
     )
-    created = existing = rejected = 0
+    created = revised = existing = rejected = 0
     started = time.perf_counter()
     rows = list(read_corpus(path))
     with tqdm(total=len(rows), unit="article", dynamic_ncols=True) as bar:
@@ -109,14 +113,17 @@ def import_(
                     rejected += 1
                     bar.write(f"line {row.line}: rejected: {exc}")
             for result in state.ingestor.ingest(good, now) if good else []:
-                created += result.created
-                existing += not result.created
+                created += result.outcome == "created"
+                revised += result.outcome == "revised"
+                existing += result.outcome == "unchanged"
             bar.update(len(chunk))
     state.labeller.run()  # serve would do it in the background
     elapsed = time.perf_counter() - started
     state.close()
     typer.echo(
-        f"{created} stored, {existing} already present, {rejected} rejected "
+        f"{created} stored, {existing} already present, {rejected} rejected, "
+        f"{revised} revised (an id or URL seen before, with other text: the article keeps "
+        "its id and its old text is a revision) "
         f"in {elapsed:.1f} s ({len(rows) / max(elapsed, 1e-9):.1f} articles/s)"
     )
 
@@ -161,6 +168,12 @@ def eval_(
             f"{r.articles_per_s:>8.1f}{r.grouping_ms_per_article:>8.2f}"
             f"{r.discovery_ms_per_article:>8.2f}{r.labels_ms_per_article:>8.2f}"
         )
+        if r.revised or r.unchanged:
+            typer.echo(
+                f"  {r.file}: {r.revised} rows revised an article an earlier row stored "
+                f"(same id or URL, other text) and {r.unchanged} repeated one unchanged; "
+                "each is scored with the storyline of that article"
+            )
 
 
 @cli.command()

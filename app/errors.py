@@ -28,6 +28,14 @@ class InvalidInput(Exception):
         self.errors = errors
 
 
+class Conflict(Exception):
+    """A write that contradicts what is stored (answered 409)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
 class Overloaded(Exception):
     """Too much accepted work is waiting; the client should retry after a pause."""
 
@@ -64,6 +72,10 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
         return JSONResponse({"detail": exc.errors}, status_code=422)
+
+    @app.exception_handler(Conflict)
+    async def _conflict(_: Request, exc: Conflict) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=409)
 
     @app.exception_handler(Overloaded)
     async def _overloaded(_: Request, exc: Overloaded) -> JSONResponse:

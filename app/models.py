@@ -153,6 +153,7 @@ class ChangeKind(enum.StrEnum):
     merged = "merged"
     split_off = "split"  # not "split": that would shadow str.split
     dormant = "dormant"
+    revised = "revised"  # a member article's text changed (it stayed, or moved away)
 
 
 class StorylineChange(Base):
@@ -203,13 +204,15 @@ class JobMark(Base):
 class LineageKind(enum.StrEnum):
     merged = "merged"
     split_off = "split"  # not "split": that would shadow str.split
+    moved = "moved"  # a revised article left ``storyline_id`` for ``other_id``
 
 
 class StorylineEvent(Base):
     """A change of a storyline's identity: a merge into another, or a split-off part.
 
     For ``merged``, ``storyline_id`` went into ``other_id``; for ``split``,
-    ``other_id`` was split off ``storyline_id``. Rows are never updated.
+    ``other_id`` was split off ``storyline_id``; for ``moved``, a revised
+    article left ``storyline_id`` for ``other_id``. Rows are never updated.
     """
 
     __tablename__ = "storyline_event"
@@ -271,3 +274,26 @@ class Article(Base):
     error: Mapped[str | None] = mapped_column(Text)
 
     outlet: Mapped[Outlet] = relationship(lazy="joined")
+
+
+class ArticleRevision(Base):
+    """An earlier version of an article, kept when a re-post changed it.
+
+    The article row always holds the current version; each revision row holds
+    the values it replaced at ``revised_at``, and the storyline the article was
+    in then.
+    """
+
+    __tablename__ = "article_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"), index=True)
+    revised_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    url: Mapped[str | None] = mapped_column(String(2048))
+    title: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    language: Mapped[str] = mapped_column(String(16))
+    published_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
+    storyline_id: Mapped[int | None] = mapped_column(Integer)

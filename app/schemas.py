@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     AfterValidator,
@@ -140,11 +140,37 @@ class IngestResult(BaseModel):
     """What happened to one posted article."""
 
     id: int = Field(description="Article id.")
-    created: bool = Field(description="False when the article was already stored.")
+    outcome: Literal["created", "unchanged", "revised"] = Field(
+        description="created: a new article; unchanged: the stored article, posted again as "
+        "stored; revised: the stored article (same id) with new text, date, URL or metadata "
+        "now current, its old version kept under `GET /articles/{id}/revisions`."
+    )
+    created: bool = Field(description="True when the article is new (outcome `created`).")
     status: str = Field(description="pending, embedded, grouped or failed.")
     storyline_id: int | None = Field(description="Null until the article is grouped.")
     storyline_is_new: bool = Field(description="True when this article opened the storyline.")
     similarity: float | None
+
+
+class ArticleRevisionOut(BaseModel):
+    """An earlier version of an article, replaced at ``revised_at`` by a re-post."""
+
+    revised_at: datetime
+    url: str | None
+    title: str
+    body: str
+    language: str
+    published_at: datetime | None
+    content_hash: str
+    metadata: dict[str, Any] | None
+    storyline_id: int | None = Field(description="The storyline the article was in then.")
+
+
+class ArticleRevisions(BaseModel):
+    """The current version's article id and its earlier versions, oldest first."""
+
+    article_id: int
+    revisions: list[ArticleRevisionOut]
 
 
 class IngestResponse(BaseModel):
@@ -184,7 +210,8 @@ class ArticleBrief(BaseModel):
 
 
 class LineageEvent(BaseModel):
-    """A merge (``storyline_id`` went into ``other_id``) or split (``other_id`` split off)."""
+    """A merge (``storyline_id`` went into ``other_id``), a split (``other_id`` split off)
+    or a move (a revised article left ``storyline_id`` for ``other_id``)."""
 
     kind: str
     at: datetime
@@ -225,7 +252,10 @@ class ChangeOut(BaseModel):
     seq: int = Field(description="Gapless, strictly increasing, in commit order.")
     at: datetime
     storyline_id: int
-    kind: str = Field(description="created, grew, relabelled, merged, split or dormant.")
+    kind: str = Field(
+        description="created, grew, relabelled, merged, split, dormant, or revised "
+        "(a member article's text changed; `details.moved_to` when it left)."
+    )
     article_count: int
     outlet_count: int
     label: str

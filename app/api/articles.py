@@ -11,7 +11,7 @@ from app.api.body import read_json
 from app.api.deps import SessionDep, SettingsDep, StateDep
 from app.config import Settings
 from app.errors import Overloaded
-from app.schemas import ArticleIn, ArticleOut, IngestResponse, IngestResult
+from app.schemas import ArticleIn, ArticleOut, ArticleRevisions, IngestResponse, IngestResult
 from app.services import queries
 from app.services.prepare import Limits, parse_payload
 
@@ -38,9 +38,10 @@ _BODY_SCHEMA = {
     status_code=201,
     openapi_extra={"requestBody": _BODY_SCHEMA},
     responses={
-        200: {"description": "Every article was already stored; nothing new was written."},
-        201: {"description": "At least one article was stored and grouped."},
+        200: {"description": "Every article was already stored as posted; nothing was written."},
+        201: {"description": "At least one article was stored or revised, and grouped."},
         202: {"description": "Asynchronous ingest: stored as pending, grouped shortly."},
+        409: {"description": "A post would give an article a URL another article holds."},
         413: {"description": "Request body over the configured byte limit."},
         415: {"description": "The body is not `application/json`."},
         503: {"description": "Too much work waiting; retry after `Retry-After` seconds."},
@@ -52,8 +53,16 @@ async def post_articles(
 ) -> IngestResponse:
     """Store one article (an object) or a batch (a list), each joined to a storyline.
 
-    Idempotent by `external_id`, else `url`, else outlet + text: re-posting answers
-    with the stored article. Every article is committed before the response. With
+    An article is identified by its `external_id`, else its `url`, else outlet +
+    text. Re-posting it unchanged answers with the stored article (`unchanged`);
+    with a different title, body, date, URL or metadata it stays the same article
+    (same id), the posted version becomes current and the old one is kept under
+    `GET /articles/{id}/revisions` (`revised`); new text is embedded and placed
+    again, and may move the article to another storyline (lineage and change
+    feed say so). Items of one batch naming the same article apply in batch
+    order, each a revision of the one before. An item with a new `external_id`
+    and a stored `url` names the article of that URL. Every article is committed
+    before the response. With
     asynchronous ingest the answer is 202 and `status` is `pending` until a worker
     has embedded and grouped it (see `GET /articles/{id}`).
     """
@@ -79,11 +88,13 @@ async def post_articles(
         finally:
             state.waiting.release()
         created_status = 201
-    response.status_code = created_status if any(s.created for s in stored) else 200
+    changed = any(s.outcome != "unchanged" for s in stored)
+    response.status_code = created_status if changed else 200
     return IngestResponse(
         articles=[
             IngestResult(
                 id=s.id,
+                outcome=s.outcome.value,
                 created=s.created,
                 status=s.status.value,
                 storyline_id=s.storyline_id,
@@ -99,6 +110,12 @@ async def post_articles(
 def get_article(article_id: int, session: SessionDep) -> ArticleOut:
     """One stored article with its storyline."""
     return queries.get_article(session, article_id)
+
+
+@router.get("/{article_id}/revisions", response_model=ArticleRevisions, responses={404: {}})
+def get_article_revisions(article_id: int, session: SessionDep) -> ArticleRevisions:
+    """The earlier versions of an article that re-posts replaced, oldest first."""
+    return queries.article_revisions(session, article_id)
 
 
 def _retry_after(backlog: int) -> int:

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.corpus import CorpusRow, read_corpus
 from app.models import Article, Storyline, as_utc
 from app.services.discovery import Discovery
+from app.services.identity import Outcome
 from app.services.ingest import Ingestor
 from app.services.lineage import follow_merges
 from app.services.prepare import Limits, parse_payload
@@ -45,6 +46,10 @@ class FileReport:
     method_ms_per_article: float
     discovery_ms_per_article: float  # batch discovery, off the ingest path in the service
     labels_ms_per_article: float  # term counts and labels, off the ingest path likewise
+    # Rows naming an article an earlier row stored (same id, else same URL): each
+    # replayed as the service takes it, a revision or an unchanged re-post.
+    revised: int
+    unchanged: int
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -89,13 +94,19 @@ def evaluate_file(path: Path, embedder: Embedder, base: Settings, batch: int = 6
         method_ms_per_article=1000 * ingestor.group_seconds / n,
         discovery_ms_per_article=1000 * replay.discovery_seconds / n,
         labels_ms_per_article=1000 * replay.label_seconds / n,
+        revised=replay.revised,
+        unchanged=replay.unchanged,
     )
 
 
 @dataclass(frozen=True, slots=True)
 class Replay:
     rows: list[CorpusRow]
-    storyline_of: dict[str, int]  # external id -> final storyline (-1: never placed)
+    # Each row's external id (as replayed) -> the final storyline of the article
+    # it was stored as (-1: never placed); rows naming one article share it.
+    storyline_of: dict[str, int]
+    revised: int  # rows that revised an article an earlier row stored
+    unchanged: int  # rows that repeated one as stored
     ingestor: Ingestor
     seconds: float
     discovery_seconds: float  # part of ``seconds`` spent in batch discovery
@@ -110,6 +121,8 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
         raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")
     limits = Limits(10**9, 10**9, timedelta(days=36_500), title_chars=10**9, metadata_bytes=10**9)
     discovery_seconds = label_seconds = 0.0
+    article_of: list[int] = []
+    outcomes: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
         settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})
         state = ServiceState.start(settings, embedder)
@@ -120,7 +133,9 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
         for start in range(0, len(rows), batch):
             chunk = [r.payload for r in rows[start : start + batch]]
             now = datetime.now(UTC)
-            state.ingestor.ingest(parse_payload(chunk, limits, now), now)
+            for result in state.ingestor.ingest(parse_payload(chunk, limits, now), now):
+                article_of.append(result.id)
+                outcomes[result.outcome] += 1
             since_discovery += len(chunk)
             if every and since_discovery >= every:
                 discovery_seconds += discovery.run().seconds
@@ -130,9 +145,22 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
             discovery_seconds += discovery.run().seconds
         label_seconds += state.labeller.run().seconds
         elapsed = time.perf_counter() - started
-        predicted = _final_storylines(state)
+        final = _final_storylines(state)
+        predicted = {
+            str(row.payload["external_id"]): final[article]
+            for row, article in zip(rows, article_of, strict=True)
+        }
         state.close()
-    return Replay(rows, predicted, state.ingestor, elapsed, discovery_seconds, label_seconds)
+    return Replay(
+        rows,
+        predicted,
+        outcomes[Outcome.revised],
+        outcomes[Outcome.unchanged],
+        state.ingestor,
+        elapsed,
+        discovery_seconds,
+        label_seconds,
+    )
 
 
 def _unique_ids(rows: list[CorpusRow]) -> list[CorpusRow]:
@@ -152,16 +180,14 @@ def _unique_ids(rows: list[CorpusRow]) -> list[CorpusRow]:
     return out
 
 
-def _final_storylines(state: ServiceState) -> dict[str, int]:
+def _final_storylines(state: ServiceState) -> dict[int, int]:
     with state.db.session() as session:
         storylines = {s.id: s for s in session.scalars(select(Storyline))}
         final = {sid: follow_merges(session, s) for sid, s in storylines.items()}
-        out: dict[str, int] = {}
-        for external_id, placed in session.execute(
-            select(Article.external_id, Article.storyline_id)
-        ):
+        out: dict[int, int] = {}
+        for article_id, placed in session.execute(select(Article.id, Article.storyline_id)):
             survivor = None if placed is None else final[placed]
-            out[str(external_id)] = -1 if survivor is None else survivor.id  # -1: a singleton
+            out[article_id] = -1 if survivor is None else survivor.id  # -1: a singleton
         return out
 
 

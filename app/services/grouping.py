@@ -17,7 +17,14 @@ from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import Database, lock_writes, try_lock_writes
-from app.models import Article, ChangeKind, Storyline, StorylineEvent, StorylineStatus
+from app.models import (
+    Article,
+    ArticleStatus,
+    ChangeKind,
+    Storyline,
+    StorylineEvent,
+    StorylineStatus,
+)
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
 from app.services.placement import Placement, PlacementBatch, article_item
@@ -133,7 +140,12 @@ class GroupingRuntime:
         live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
         rows = session.scalars(
             select(Article)
-            .where(Article.storyline_id.in_(live), Article.group_seq <= seq)
+            .where(
+                Article.storyline_id.in_(live),
+                Article.group_seq <= seq,
+                # A revision waiting to be placed again counts from its new placement.
+                Article.status == ArticleStatus.grouped,
+            )
             .order_by(Article.group_seq)
             .execution_options(yield_per=1000)
         )
@@ -155,7 +167,9 @@ class GroupingRuntime:
             lock_writes(session)  # rebuild committed, which released the write lock
             return
         others = session.scalars(
-            select(Article).where(Article.group_seq > self.synced_seq).order_by(Article.group_seq)
+            select(Article)
+            .where(Article.group_seq > self.synced_seq, Article.status == ArticleStatus.grouped)
+            .order_by(Article.group_seq)
         )
         for article in others:
             self.grouper.add(article_item(article), _storyline_of(article))

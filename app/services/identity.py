@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -10,10 +12,19 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from app.models import Article, ArticleStatus, Outlet
+from app.errors import Conflict
+from app.models import Article, ArticleRevision, ArticleStatus, Outlet
 from app.services.prepare import PreparedArticle
 
 Key = tuple[str, str]
+
+
+class Outcome(enum.StrEnum):
+    """What a post did to the article it names."""
+
+    created = "created"  # a new article
+    unchanged = "unchanged"  # the stored article, as posted again
+    revised = "revised"  # the stored article, changed: the old version is a revision
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,15 +32,19 @@ class Ingested:
     """What became of one posted article."""
 
     id: int
-    created: bool
+    outcome: Outcome
     status: ArticleStatus
     storyline_id: int | None
     storyline_is_new: bool
     similarity: float | None
 
+    @property
+    def created(self) -> bool:
+        return self.outcome == Outcome.created
+
     @classmethod
-    def stored(cls, row: Article) -> Ingested:
-        return cls(row.id, False, row.status, row.storyline_id, False, row.similarity)
+    def of(cls, row: Article, outcome: Outcome) -> Ingested:
+        return cls(row.id, outcome, row.status, row.storyline_id, False, row.similarity)
 
 
 def key_of(article: PreparedArticle) -> Key:
@@ -41,34 +56,134 @@ def key_of(article: PreparedArticle) -> Key:
     return ("content", f"{article.outlet}\0{article.content_hash}")
 
 
-def first_of_each_key(articles: list[PreparedArticle]) -> list[PreparedArticle]:
-    seen: dict[Key, PreparedArticle] = {}
-    for a in articles:
-        seen.setdefault(key_of(a), a)
-    return list(seen.values())
+class Identities:
+    """The articles of one accept by every identity they carry: stored ones, then new ones.
+
+    An article is found by its external id; else (no external id, or one not
+    stored) by its URL, since a URL names one page; else, with neither, by
+    outlet and text.
+    """
+
+    def __init__(self, rows: Iterable[Article]) -> None:
+        self._by_key: dict[Key, Article] = {}
+        for row in rows:
+            self.register(row)
+
+    def find(self, article: PreparedArticle) -> Article | None:
+        if article.external_id is not None:
+            row = self._by_key.get(("external_id", article.external_id))
+            if row is not None:
+                return row
+        if article.url is not None:
+            return self._by_key.get(("url", article.url))
+        if article.external_id is None:
+            return self._by_key.get(("content", f"{article.outlet}\0{article.content_hash}"))
+        return None
+
+    def owner_of_url(self, url: str) -> Article | None:
+        return self._by_key.get(("url", url))
+
+    def register(self, row: Article) -> None:
+        if row.external_id is not None:
+            self._by_key[("external_id", row.external_id)] = row
+        if row.url is not None:
+            self._by_key[("url", row.url)] = row
+        if row.external_id is None and row.url is None:
+            self._by_key[("content", f"{row.outlet.name}\0{row.content_hash}")] = row
 
 
 def existing(session: Session, articles: list[PreparedArticle]) -> dict[Key, Ingested]:
-    """Already stored articles among ``articles``, by every identity they carry."""
+    """The stored articles that ``articles`` name, by the posted article's key."""
     statement = lookup(articles)
-    if statement is None:
-        return {}
-    found: dict[Key, Ingested] = {}
-    for row in session.scalars(statement):
-        result = Ingested.stored(row)
-        if row.external_id is not None:
-            found[("external_id", row.external_id)] = result
-        if row.url is not None:
-            found[("url", row.url)] = result
-        if row.external_id is None and row.url is None:
-            found[("content", f"{row.outlet.name}\0{row.content_hash}")] = result
-    # An article posted with an external id that is new but a URL already stored
-    # is the stored article: the URL names it.
-    for a in articles:
-        ext_key, url_key = ("external_id", a.external_id or ""), ("url", a.url or "")
-        if a.external_id and a.url and ext_key not in found and url_key in found:
-            found[ext_key] = found[url_key]
+    index = Identities([] if statement is None else session.scalars(statement))
+    found = {}
+    for article in articles:
+        row = index.find(article)
+        if row is not None:
+            found[key_of(article)] = Ingested.of(row, Outcome.unchanged)
     return found
+
+
+def resolve(
+    session: Session, articles: list[PreparedArticle], now: datetime
+) -> list[tuple[Article, Outcome]]:
+    """Store ``articles`` in order (nothing committed): new ones, revisions, or nothing.
+
+    A post that names a stored article (or one earlier in the batch) with the
+    same text, date and metadata changes nothing; with different ones it keeps
+    the article's id, saves the replaced version as an :class:`ArticleRevision`
+    and makes the posted one current, so duplicates inside a batch apply in
+    batch order. A revision whose text or date changed goes back to ``pending``
+    to be embedded and placed again. Raises :class:`Conflict` when a post would
+    give an article a URL another article holds.
+    """
+    statement = lookup(articles)
+    stored: Iterable[Article] = (
+        [] if statement is None else session.scalars(statement.with_for_update(of=Article))
+    )
+    index = Identities(stored)
+    unknown = {a.outlet for a in articles if index.find(a) is None}
+    outlets = outlets_named(session, unknown, now) if unknown else {}
+    out: list[tuple[Article, Outcome]] = []
+    for position, article in enumerate(articles):
+        row = index.find(article)
+        if row is None:
+            row = new_row(article, outlets[article.outlet], now)
+            session.add(row)
+            index.register(row)
+            out.append((row, Outcome.created))
+            continue
+        if article.url is not None and article.url != row.url:
+            holder = index.owner_of_url(article.url)
+            if holder is not None and holder is not row:
+                raise Conflict(
+                    f"article {position}: url {article.url!r} belongs to another article "
+                    f"(id {holder.id or 'new in this batch'}) than the one its external_id "
+                    f"{article.external_id!r} names (id {row.id or 'new in this batch'})"
+                )
+        if revise(session, row, article, now):
+            index.register(row)
+            out.append((row, Outcome.revised))
+        else:
+            out.append((row, Outcome.unchanged))
+    return out
+
+
+def revise(session: Session, row: Article, article: PreparedArticle, now: datetime) -> bool:
+    """Make ``article`` the current version of ``row``, keeping the old one; False if equal."""
+    replaced = article.content_hash != row.content_hash or article.published_at != row.published_at
+    url = article.url if article.url is not None else row.url
+    if not replaced and article.metadata == row.extra and url == row.url:
+        return False
+    if row.id is None:  # stored earlier in this batch: its revision needs its id
+        session.flush()
+    session.add(
+        ArticleRevision(
+            article_id=row.id,
+            revised_at=now,
+            url=row.url,
+            title=row.title,
+            body=row.body,
+            language=row.language,
+            published_at=row.published_at,
+            content_hash=row.content_hash,
+            extra=row.extra,
+            storyline_id=row.storyline_id,
+        )
+    )
+    row.url = url
+    row.extra = article.metadata
+    if replaced:
+        row.title, row.body, row.content_hash = article.title, article.body, article.content_hash
+        row.language = article.language
+        row.published_at = article.published_at
+        row.effective_at = article.published_at or row.ingested_at
+        # Embedded and placed again, as if new; its storyline keeps it until then.
+        row.status = ArticleStatus.pending
+        row.attempts = 0
+        row.error = None
+        row.claimed_by = row.claimed_until = None
+    return True
 
 
 def lookup(articles: list[PreparedArticle]) -> Select[Article] | None:

@@ -27,17 +27,10 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.db import Database
+from app.db import Database, lock_writes
 from app.models import Article, ArticleStatus
 from app.services.grouping import GroupingRuntime
-from app.services.identity import (
-    Ingested,
-    existing,
-    first_of_each_key,
-    key_of,
-    new_row,
-    outlets_named,
-)
+from app.services.identity import Ingested, Outcome, resolve
 from app.services.placement import Placement
 from app.services.prepare import PreparedArticle
 from embeddings.protocol import Embedder
@@ -98,7 +91,9 @@ class Ingestor:
         error and are retried like any other (status ``pending`` in the answer).
         """
         accepted = self.accept(articles, now, lease=True)
-        mine = sorted({r.id for r in accepted if r.created})
+        mine = sorted(
+            {r.id for r in accepted if r.outcome != Outcome.unchanged and r.status == "pending"}
+        )
         if not mine:
             return accepted
         self.embed(mine, release=False)
@@ -117,7 +112,7 @@ class Ingestor:
             out.append(
                 Ingested(
                     row.id,
-                    result.created,
+                    result.outcome,
                     row.status,
                     row.storyline_id,
                     p is not None and p.storyline_is_new,
@@ -131,14 +126,15 @@ class Ingestor:
     def accept(
         self, articles: list[PreparedArticle], now: datetime, *, lease: bool = False
     ) -> list[Ingested]:
-        """Store new articles as pending (idempotently); results follow the input order.
+        """Store new articles and revisions as pending; results follow the input order.
 
-        With ``lease`` the new rows are leased to this process as they are
-        stored (synchronous ingest embeds them itself).
+        Re-posts are resolved by :func:`app.services.identity.resolve`: unchanged,
+        or revised in batch order. With ``lease`` the rows to embed are leased
+        to this process as they are stored (synchronous ingest embeds them itself).
         """
         for attempt in (1, 2):
             try:
-                return self._accept(articles, now, lease)
+                return self._accept(articles, now, lease, exclusive=attempt == 2)
             except IntegrityError:
                 # An identical request won the race: the second look finds its rows.
                 if attempt == 2:
@@ -146,25 +142,36 @@ class Ingestor:
         raise AssertionError("unreachable")
 
     def _accept(
-        self, articles: list[PreparedArticle], now: datetime, lease: bool
+        self, articles: list[PreparedArticle], now: datetime, lease: bool, exclusive: bool
     ) -> list[Ingested]:
-        with self.db.session() as session:
-            known = existing(session, articles)
-            todo = first_of_each_key([a for a in articles if key_of(a) not in known])
-            outlets = outlets_named(session, {a.outlet for a in todo}, now)
-            rows = [new_row(a, outlets[a.outlet], now) for a in todo]
-            if lease:
-                for row in rows:
+        # A revision must not land between a grouping step reading a row and
+        # placing it, so revisions are written as a grouping step: under the
+        # locks. Most batches revise nothing and need none.
+        if not exclusive:
+            with self.db.session() as session:
+                resolved = resolve(session, articles, now)
+                if all(outcome != Outcome.revised for _, outcome in resolved):
+                    return self._commit(session, resolved, now, lease)
+                session.rollback()
+        with self.runtime.lock, self.db.session() as session:
+            lock_writes(session)
+            return self._commit(session, resolve(session, articles, now), now, lease)
+
+    def _commit(
+        self,
+        session: Session,
+        resolved: list[tuple[Article, Outcome]],
+        now: datetime,
+        lease: bool,
+    ) -> list[Ingested]:
+        if lease:
+            for row, outcome in resolved:
+                if row.status == ArticleStatus.pending and outcome != Outcome.unchanged:
                     row.claimed_by = self.worker_id
                     row.claimed_until = now + self.policy.lease
                     row.attempts = 1
-            session.add_all(rows)
-            session.commit()
-            for article, row in zip(todo, rows, strict=True):
-                known[key_of(article)] = Ingested(
-                    row.id, True, ArticleStatus.pending, None, False, None
-                )
-        return [known[key_of(a)] for a in articles]
+        session.commit()
+        return [Ingested.of(row, outcome) for row, outcome in resolved]
 
     def backlog(self) -> int:
         """Articles accepted but not yet grouped (pending or embedded)."""
@@ -291,14 +298,29 @@ class Ingestor:
                 session.commit()
                 return 0
             model = self.embedder.model_name
-            for row, vector in zip(rows, vectors, strict=True):
-                row.embedding = np.asarray(vector, dtype=np.float32).tobytes()
-                row.embedding_model = model
-                row.embedding_dim = int(vector.shape[0])
-                row.status = ArticleStatus.embedded
-                if release:
-                    row.claimed_by = row.claimed_until = None
-                row.error = None
+            done = {"status": ArticleStatus.embedded, "error": None}
+            if release:
+                done |= {"claimed_by": None, "claimed_until": None}
+            # Only rows still leased to this process as they were read: a revision
+            # posted meanwhile took the lease away and will be embedded anew.
+            session.execute(
+                update(Article)
+                .where(
+                    Article.claimed_by == self.worker_id,
+                    Article.status == ArticleStatus.pending,
+                )
+                .execution_options(synchronize_session=None),
+                [
+                    {
+                        "id": row.id,
+                        "embedding": np.asarray(vector, dtype=np.float32).tobytes(),
+                        "embedding_model": model,
+                        "embedding_dim": int(vector.shape[0]),
+                        **done,
+                    }
+                    for row, vector in zip(rows, vectors, strict=True)
+                ],
+            )
             session.commit()
             return len(rows)
 
@@ -317,6 +339,8 @@ class Ingestor:
                 select(Article.content_hash, Article.embedding).where(
                     Article.content_hash.in_(hashes),
                     Article.embedding_model == self.embedder.model_name,
+                    # A revision waiting for its vector still holds the old text's.
+                    Article.status.in_([ArticleStatus.embedded, ArticleStatus.grouped]),
                 )
             )
             if vector is not None
@@ -366,7 +390,7 @@ class Ingestor:
         """
         pick = select(Article).where(Article.status == ArticleStatus.embedded)
         if ids is not None:
-            pick = pick.where(Article.id.in_(ids))
+            pick = pick.where(Article.id.in_(ids), Article.claimed_by == self.worker_id)
         else:
             free = or_(Article.claimed_until.is_(None), Article.claimed_until < now)
             pick = pick.where(free).limit(limit)

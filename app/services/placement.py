@@ -15,13 +15,21 @@ from datetime import datetime
 from typing import TYPE_CHECKING
 
 import numpy as np
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from app.db import reserve_ids
-from app.models import Article, ArticleStatus, ChangeKind, Storyline, StorylineStatus
+from app.models import (
+    Article,
+    ArticleStatus,
+    ChangeKind,
+    LineageKind,
+    Storyline,
+    StorylineEvent,
+    StorylineStatus,
+)
 from app.services.changes import ChangeRecorder
-from app.services.lineage import follow_merges
+from app.services.lineage import follow_merges, refresh_storyline
 from clustering import Item
 from clustering.labels import provisional_label
 
@@ -64,9 +72,18 @@ class PlacementBatch:
         self._free_ids: list[int] | None = None  # reserved at the first opening, last first
         # (storyline, outlet) pairs placed in this batch: the database knows the rest.
         self._pairs: set[tuple[int, int]] = set()
+        # Revised articles placed again: the storyline each one left, by article id.
+        self._left: dict[int, Storyline] = {}
 
     def run(self, rows: list[Article]) -> dict[int, Placement]:
-        """Place ``rows`` (embedded) in order; returns article id -> placement."""
+        """Place ``rows`` (embedded) in order; returns article id -> placement.
+
+        A row still in a storyline is a revision placed again: it leaves its
+        storyline first (whose counters are recomputed) and may come back to
+        it or move; a move is recorded in the lineage, and a storyline left
+        empty is merged into where its article went, so its id keeps a meaning.
+        """
+        self._withdraw([row for row in rows if row.storyline_id is not None])
         placed: dict[int, Placement] = {}
         # Nothing reaches the database until every row is decided: the storylines
         # the batch opens go in first, in one INSERT with their final counts, then
@@ -78,6 +95,7 @@ class PlacementBatch:
         self.session.flush()
         for row in rows:
             _settle(row, placed[row.id], self.runtime.next_group_seq())
+        self._record_moves(placed)
         self.runtime.retire_silent(self.session, self.changes)
         self.changes.flush(self.session, self.now)
         return placed
@@ -95,13 +113,74 @@ class PlacementBatch:
             storyline = self.open(row, vector)
         new_outlet = is_new or self.new_outlet(storyline.id, row.outlet_id)
         _grow(storyline, row, vector, new_outlet, self.now)
-        self.changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
+        left = self._left.get(row.id)
+        if left is not None and left.id == storyline.id:
+            self.changes.note(storyline, ChangeKind.revised, article_id=row.id)
+        else:
+            self.changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
         # The grouper learns of the article only now; a failed commit triggers a rebuild.
         started = time.perf_counter()
         runtime.grouper.add(item, storyline.id)
         runtime.method_seconds += time.perf_counter() - started
         runtime.observe(row.effective_at)
         return Placement(storyline.id, is_new, 1.0 if is_new else decision.similarity)
+
+    def _withdraw(self, rows: list[Article]) -> None:
+        """Take revised ``rows`` out of their storylines and recompute those from the rest.
+
+        The live grouper still counts the old version: a move is a lineage
+        event, on which every process rebuilds its grouper (catch-up); an
+        article that comes back to its storyline stays there twice until the
+        next rebuild, on every process alike.
+        """
+        if not rows:
+            return
+        for row in rows:
+            left = self.storyline(row.storyline_id or 0)
+            if left is not None:
+                self._left[row.id] = left
+            row.storyline_id = None
+        self.session.flush()
+        for storyline in {s.id: s for s in self._left.values()}.values():
+            remaining = select(Article.id).where(Article.storyline_id == storyline.id)
+            if self.session.scalar(remaining.limit(1)) is None:
+                storyline.article_count = storyline.outlet_count = 0
+                storyline.centroid = np.zeros_like(
+                    np.frombuffer(storyline.centroid, dtype=np.float32)
+                ).tobytes()
+            else:
+                refresh_storyline(self.session, storyline, self.now)
+
+    def _record_moves(self, placed: dict[int, Placement]) -> None:
+        """Lineage and change-feed entries of revised articles that changed storyline."""
+        for article_id, left in self._left.items():
+            target = placed[article_id].storyline_id
+            if target == left.id:
+                continue
+            reason = f"article {article_id} was revised; its new text joined storyline {target}"
+            emptied = left.article_count == 0 and left.status != StorylineStatus.merged
+            if emptied:
+                left.status = StorylineStatus.merged
+                left.merged_into = target
+                left.updated_at = self.now
+                self.session.execute(
+                    update(Storyline)
+                    .where(Storyline.merged_into == left.id)
+                    .values(merged_into=target)
+                )
+                self.changes.note(left, ChangeKind.merged, merged_into=target, reason=reason)
+            else:
+                self.changes.note(left, ChangeKind.revised, article_id=article_id, moved_to=target)
+            self.session.add(
+                StorylineEvent(
+                    at=self.now,
+                    kind=LineageKind.merged if emptied else LineageKind.moved,
+                    storyline_id=left.id,
+                    other_id=target,
+                    articles_moved=1,
+                    reason=reason,
+                )
+            )
 
     def storyline(self, storyline_id: int) -> Storyline | None:
         """The live storyline ``storyline_id`` stands for (following merges), or None."""

@@ -10,11 +10,13 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import NotFound
-from app.models import Article, Outlet, Storyline, StorylineStatus, as_utc
+from app.models import Article, ArticleRevision, Outlet, Storyline, StorylineStatus, as_utc
 from app.schemas import (
     ArticleBrief,
     ArticleOut,
     ArticlePage,
+    ArticleRevisionOut,
+    ArticleRevisions,
     LineageEvent,
     OutletRef,
     StorylineDetail,
@@ -71,6 +73,34 @@ def get_article(session: Session, article_id: int) -> ArticleOut:
         similarity=row.similarity,
         embedding_model=row.embedding_model,
         metadata=row.extra,
+    )
+
+
+def article_revisions(session: Session, article_id: int) -> ArticleRevisions:
+    """The earlier versions of an article, oldest first."""
+    if (session.get(Article, article_id) if 1 <= article_id <= MAX_ID else None) is None:
+        raise NotFound(f"article {article_id} not found")
+    rows = session.scalars(
+        select(ArticleRevision)
+        .where(ArticleRevision.article_id == article_id)
+        .order_by(ArticleRevision.id)
+    )
+    return ArticleRevisions(
+        article_id=article_id,
+        revisions=[
+            ArticleRevisionOut(
+                revised_at=r.revised_at,
+                url=r.url,
+                title=r.title,
+                body=r.body,
+                language=r.language,
+                published_at=r.published_at,
+                content_hash=r.content_hash,
+                metadata=r.extra,
+                storyline_id=r.storyline_id,
+            )
+            for r in rows
+        ],
     )
 
 

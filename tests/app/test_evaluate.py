@@ -19,7 +19,7 @@ JSON_KEYS = {
     "file", "articles", "bcubed_p", "bcubed_r", "bcubed_f1", "pair_p", "pair_r", "pair_f1",
     "ami", "ari", "gold_stories", "pred_stories", "articles_per_s",
     "grouping_ms_per_article", "method_ms_per_article", "discovery_ms_per_article",
-    "labels_ms_per_article",
+    "labels_ms_per_article", "revised", "unchanged",
 }  # fmt: skip
 
 

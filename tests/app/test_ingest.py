@@ -71,10 +71,11 @@ def test_batch_is_stored_in_order_with_one_result_each(client: TestClient) -> No
 
 def test_reposting_same_url_returns_existing_article(client: TestClient) -> None:
     first = client.post("/articles", json=_article())
-    again = client.post("/articles", json=_article(title="Edited headline"))
+    again = client.post("/articles", json=_article())
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["articles"][0]["id"] == first.json()["articles"][0]["id"]
     assert again.json()["articles"][0]["created"] is False
+    assert again.json()["articles"][0]["outcome"] == "unchanged"
     assert _article_count(client) == 1
 
 
