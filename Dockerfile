@@ -19,8 +19,9 @@ COPY app ./app
 COPY clustering ./clustering
 COPY embeddings ./embeddings
 COPY migrations ./migrations
-RUN pip install --no-cache-dir . \
-    && python -c "from embeddings.sentence import SentenceTransformerEmbedder as E; E().embed(['ok'])"
+# The default backend's int8 ONNX export, made once here; the service loads it without torch.
+ENV STORYLINE_ONNX_DIR=/srv/storyline/onnx
+RUN pip install --no-cache-dir . && storyline prepare
 
 RUN useradd --system --home /srv/storyline storyline && mkdir /data && chown storyline /data
 USER storyline

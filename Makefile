@@ -17,7 +17,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# prepare exports the ONNX model once (seconds, importing torch); later it only
+# verifies the export's checksums, so the service itself starts without torch.
 serve: $(STAMP)
+	$(BIN)/storyline prepare
 	$(BIN)/storyline serve
 
 test: $(STAMP)

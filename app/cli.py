@@ -1,4 +1,4 @@
-"""The `storyline` command line: serve, migrate, import, stats."""
+"""The `storyline` command line: prepare, serve, worker, migrate, import, eval, stats."""
 
 from __future__ import annotations
 
@@ -31,6 +31,22 @@ def serve(
     configure_process(settings)
     _log_to_stderr(settings)
     run_server(create_app(settings), host=host or settings.host, port=port or settings.port)
+
+
+@cli.command()
+def prepare() -> None:
+    """Export the default (ONNX int8) model once; later runs verify it and return at once.
+
+    Exports again when a file fails its checksum or the source model changed.
+    `make serve` runs it first; serve, worker, import and eval then start without torch.
+    """
+    from embeddings.onnx import ensure_export
+
+    settings = Settings()
+    _log_to_stderr(settings)
+    manifest = ensure_export(settings.onnx_dir, settings.model_path, check_source=True)
+    graph = manifest["files_sha256"]["model_int8.onnx"]
+    typer.echo(f"ONNX export ready in {settings.onnx_dir} (model_int8.onnx sha256 {graph[:16]})")
 
 
 @cli.command()

@@ -120,20 +120,18 @@ def make_embedder(settings: Settings) -> Embedder:
     :func:`app.process.configure_process`.
     """
     if settings.embedding_backend == "onnx":
-        from embeddings.onnx import OnnxEmbedder
+        from embeddings.onnx import ExportMismatch, OnnxEmbedder, ensure_export
 
         directory = Path(settings.onnx_dir)
-        if not (directory / "manifest.json").exists():
-            from embeddings.onnx_export import export
-
-            log.info("exporting the ONNX model to %s (once)", directory)
-            export(directory, settings.model_path)
-        return OnnxEmbedder(
-            directory,
-            settings.max_tokens,
-            settings.embed_batch_size,
-            threads=embed_threads(settings),
-        )
+        args = (directory, settings.max_tokens, settings.embed_batch_size)
+        threads = embed_threads(settings)
+        try:
+            return OnnxEmbedder(*args, threads=threads)
+        except (FileNotFoundError, ExportMismatch) as exc:
+            # First start (or a damaged export): export once, importing torch this time only.
+            log.info("ONNX export not usable (%s): exporting it now", exc)
+            ensure_export(directory, settings.model_path)
+            return OnnxEmbedder(*args, threads=threads)
     from embeddings.sentence import SentenceTransformerEmbedder
 
     return SentenceTransformerEmbedder(

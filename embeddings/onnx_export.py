@@ -10,8 +10,10 @@ Writes into OUTPUT_DIR:
 - ``model_int8.onnx``: the same graph after ``quantize_dynamic`` (QInt8 weights,
   per-channel scales),
 - the tokenizer files and the pooling configuration of the source model,
-- ``manifest.json``: checksums of the source weights and of both graphs, opset
-  and library versions, so a directory says what it was built from.
+- ``manifest.json``: checksums of the source weights and of every file written
+  (both graphs, the tokenizer files), opset and library versions, so a
+  directory says what it was built from; ``embeddings.onnx`` verifies the files
+  it reads against them at load.
 
 Offline and deterministic: two exports of the same weights with the same
 library versions give byte-identical files. Pooling and normalisation are not
@@ -21,7 +23,6 @@ in the graph; ``embeddings.onnx.OnnxEmbedder`` does them.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import shutil
@@ -32,6 +33,8 @@ from pathlib import Path
 from typing import Any
 
 import torch
+
+from embeddings.onnx import sha256 as _sha256
 
 MANIFEST = "manifest.json"
 FP32_FILE = "model_fp32.onnx"
@@ -100,7 +103,9 @@ def export(output_dir: str | Path, model_dir: str | Path | None = None) -> dict[
             "weight_type": "QInt8",
             "per_channel": True,
         },
-        "files_sha256": {name: _sha256(out / name) for name in (FP32_FILE, INT8_FILE)},
+        "files_sha256": {
+            name: _sha256(out / name) for name in (FP32_FILE, INT8_FILE, *COPIED_FILES)
+        },
         "versions": {pkg: version(pkg) for pkg in ("torch", "transformers", "onnx", "onnxruntime")},
     }
     (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
@@ -182,14 +187,6 @@ class _LastHiddenState(torch.nn.Module):
         )
         hidden: torch.Tensor = out.last_hidden_state
         return hidden
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,5 +1,9 @@
 """Shared fixtures: the real model (loaded once) and a fresh database per test.
 
+The model is the default backend, the int8 ONNX export in ``.cache/onnx`` (made
+once, by the first run on a fresh clone, then verified); ``torch_embedder`` is
+the sentence-transformers backend for the smaller set of tests that compare them.
+
 Every database test runs twice, on SQLite (a file in tmp_path) and on the local
 PostgreSQL (a schema created for the test and dropped after it). PostgreSQL is
 ``STORYLINE_TEST_POSTGRES_URL`` (default: the local ``test`` database); when it
@@ -21,6 +25,8 @@ from sqlalchemy import create_engine, text
 from app.config import Settings
 from app.db import scratch_database
 from app.main import create_app
+from embeddings.onnx import OnnxEmbedder, ensure_export
+from embeddings.protocol import Embedder
 from embeddings.sentence import SentenceTransformerEmbedder
 
 # Background discovery would repair storylines in the middle of tests that assert them;
@@ -29,7 +35,10 @@ os.environ.setdefault("STORYLINE_DISCOVERY_INTERVAL_SECONDS", "0")
 # Likewise labels: tests that assert them run the labeller (state.labeller.run()).
 os.environ.setdefault("STORYLINE_LABEL_INTERVAL_SECONDS", "0")
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = ROOT.parent / "shared"
+# Settings().onnx_dir as `make serve` sees it from the repository root.
+ONNX_DIR = ROOT / Settings.model_fields["onnx_dir"].default
 POSTGRES_URL = os.environ.get(
     "STORYLINE_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
@@ -57,7 +66,21 @@ def as_payload(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @pytest.fixture(scope="session")
-def embedder() -> SentenceTransformerEmbedder:
+def onnx_dir() -> Path:
+    """The default backend's export, made once per clone (verified on every later run)."""
+    ensure_export(ONNX_DIR, check_source=True)
+    return ONNX_DIR
+
+
+@pytest.fixture(scope="session")
+def embedder(onnx_dir: Path) -> OnnxEmbedder:
+    """The service's default embedder: int8 ONNX, as `make serve` loads it."""
+    return OnnxEmbedder(onnx_dir)
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> SentenceTransformerEmbedder:
+    """The torch backend, kept for the tests that compare backends or exercise it."""
     return SentenceTransformerEmbedder()
 
 
@@ -105,7 +128,7 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-def client(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
+def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
     with TestClient(create_app(settings, embedder)) as test_client:
         yield test_client
 
@@ -113,11 +136,13 @@ def client(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterato
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Mark every test that needs the real model, so `-m "not model"` is a fast inner loop.
 
-    A test needs it when the `embedder` fixture is in its closure (directly, or through
-    `client` and the cached embedders) or when it lives under tests/embeddings.
+    A test needs it when the `embedder` or `torch_embedder` fixture is in its closure
+    (directly, or through `client` and the cached embedders) or when it lives under
+    tests/embeddings.
     """
     embeddings_dir = Path(__file__).parent / "embeddings"
     for item in items:
-        uses_model = "embedder" in getattr(item, "fixturenames", ())
+        names = getattr(item, "fixturenames", ())
+        uses_model = "embedder" in names or "torch_embedder" in names
         if uses_model or embeddings_dir in item.path.parents:
             item.add_marker(pytest.mark.model)

@@ -19,16 +19,14 @@ from app.config import Settings
 from app.db import scratch_database
 from app.main import create_app
 from embeddings.cache import CachedEmbedder
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import POSTGRES_URL, as_payload, require_postgres, shared_rows
 
 BACKENDS = ["sqlite", "postgresql"]
 
 
 @pytest.fixture(scope="session")
-def cached_embedder(
-    embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
-) -> CachedEmbedder:
+def cached_embedder(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> CachedEmbedder:
     """The real bundled model, remembering each text's vector for the session.
 
     Every module that imports this fixture gets its own instance (pytest keys

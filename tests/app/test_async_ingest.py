@@ -25,7 +25,7 @@ from app.models import Article, ArticleStatus, Outlet, Term
 from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
 from app.state import ServiceState
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -47,7 +47,7 @@ def _wait_grouped(
 
 
 def test_post_answers_202_and_the_worker_groups_the_seeds(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     seeds = [as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
     with TestClient(create_app(_async(settings), embedder)) as client:
@@ -65,7 +65,7 @@ def test_post_answers_202_and_the_worker_groups_the_seeds(
 
 
 def test_backlog_over_the_limit_gets_503_with_retry_after(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     quiet = _async(settings, in_process_worker=False, max_backlog=2)
     rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:3]]
@@ -113,9 +113,7 @@ def test_an_article_that_keeps_failing_is_marked_failed_with_the_error(
 
 
 @pytest.fixture
-def pending_corpus(
-    settings: Settings, embedder: SentenceTransformerEmbedder
-) -> Iterator[tuple[Settings, list[int]]]:
+def pending_corpus(settings: Settings, embedder: Embedder) -> Iterator[tuple[Settings, list[int]]]:
     """48 accepted, unprocessed articles; settings with short leases."""
     fast = _async(settings, in_process_worker=False, lease_seconds=3.0, worker_batch=48)
     state = ServiceState.start(fast, embedder)
@@ -149,7 +147,7 @@ def _counts(state: ServiceState) -> dict[ArticleStatus, int]:
 
 
 def test_worker_killed_mid_batch_loses_nothing(
-    pending_corpus: tuple[Settings, list[int]], embedder: SentenceTransformerEmbedder
+    pending_corpus: tuple[Settings, list[int]], embedder: Embedder
 ) -> None:
     settings, ids = pending_corpus
     assert len(ids) == 48
@@ -189,7 +187,7 @@ def test_worker_killed_mid_batch_loses_nothing(
 
 
 def test_parallel_posts_bringing_the_same_new_outlets_all_succeed(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     quiet = _async(settings, in_process_worker=False)
     barrier = threading.Barrier(8)
@@ -222,7 +220,7 @@ def test_parallel_posts_bringing_the_same_new_outlets_all_succeed(
 
 
 def test_a_worker_embeds_on_while_another_is_grouping(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     state = ServiceState.start(_async(settings, in_process_worker=False, worker_batch=2), embedder)
     holding, release = threading.Event(), threading.Event()
@@ -263,7 +261,7 @@ def test_a_worker_embeds_on_while_another_is_grouping(
 
 
 def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
-    settings: Settings, embedder: SentenceTransformerEmbedder, caplog: pytest.LogCaptureFixture
+    settings: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Two hosts on one database, each with its own grouping runtime.
     config = _async(settings, in_process_worker=False, worker_batch=2)
@@ -300,7 +298,7 @@ def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
 
 
 def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     # Two hosts' workers on one database; batches of 4, shares of at least 2.
     config = _async(settings, in_process_worker=False, worker_batch=4)
@@ -328,7 +326,7 @@ def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
 
 
 def test_labels_count_the_grouped_articles_not_the_pending_ones(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     state = ServiceState.start(_async(settings, in_process_worker=False), embedder)
 

@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 
 GOOD = {
     "outlet": "example.org",
@@ -22,7 +22,7 @@ GOOD = {
 
 
 @pytest.fixture
-def strict_client(database_url: str, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
+def strict_client(database_url: str, embedder: Embedder) -> Iterator[TestClient]:
     settings = Settings(
         database_url=database_url, batch_limit=3, max_body_bytes=1000, max_request_bytes=50_000
     )

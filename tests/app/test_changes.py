@@ -11,7 +11,7 @@ from app.config import Settings
 from app.main import create_app
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
 
@@ -70,7 +70,7 @@ def test_stream_pushes_changes_and_resumes_from_last_event_id(client: TestClient
 
 
 def test_parallel_writers_leave_no_gap_or_repeat_for_a_polling_reader(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     """Two independent services (as two processes would) write while a reader polls."""
     rows = shared_rows("data/uci_headlines.jsonl")[:120]

@@ -12,7 +12,7 @@ from app.cli import cli
 from app.config import Settings
 from app.corpus import CorpusRow
 from app.services.evaluate import evaluate_file, replay_order
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import shared_rows
 
 JSON_KEYS = {
@@ -29,7 +29,7 @@ def _corpus(tmp_path: Path, rows: list[dict[str, object]]) -> Path:
     return path
 
 
-def test_seed_pair_scores_perfectly(tmp_path: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_seed_pair_scores_perfectly(tmp_path: Path, embedder: Embedder) -> None:
     seeds = shared_rows("seeds/idlib_sept2018.jsonl")
     report = evaluate_file(_corpus(tmp_path, seeds), embedder, Settings())
     assert (report.gold_stories, report.pred_stories) == (1, 1)
@@ -37,7 +37,7 @@ def test_seed_pair_scores_perfectly(tmp_path: Path, embedder: SentenceTransforme
 
 
 def test_basil_sample_groups_its_ten_stories_across_outlets(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     rows = shared_rows("data/basil.jsonl")[:30]
     report = evaluate_file(_corpus(tmp_path, rows), embedder, Settings())
@@ -50,16 +50,14 @@ def test_basil_sample_groups_its_ten_stories_across_outlets(
     assert report.grouping_ms_per_article > 0
 
 
-def test_rows_without_gold_story_are_refused(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_rows_without_gold_story_are_refused(tmp_path: Path, embedder: Embedder) -> None:
     rows = [{"id": "x", "outlet": "a.com", "title": "Flood", "body": "Water", "story": None}]
     with pytest.raises(ValueError, match="no gold 'story'"):
         evaluate_file(_corpus(tmp_path, rows), embedder, Settings())
 
 
 def test_rows_sharing_a_placeholder_id_are_replayed_as_different_articles(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     # basil.jsonl gives four different articles the id "basil-empty".
     rows = [

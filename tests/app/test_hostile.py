@@ -14,7 +14,7 @@ from fastapi.testclient import TestClient
 from app.api.deps import get_session
 from app.config import Settings
 from app.main import create_app
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 
 GOOD: dict[str, Any] = {
     "outlet": "example.org",
@@ -278,7 +278,7 @@ def test_odd_but_valid_values_are_stored_and_read_back(client: TestClient) -> No
 
 
 def test_unexpected_error_answers_json_with_a_request_id(
-    settings: Settings, embedder: SentenceTransformerEmbedder, caplog: pytest.LogCaptureFixture
+    settings: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     app = create_app(settings, embedder)
 

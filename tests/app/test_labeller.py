@@ -16,7 +16,7 @@ from app.db import exclusive_job
 from app.models import JobMark, Storyline, Term
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
 
@@ -56,7 +56,7 @@ def test_a_new_storyline_shows_its_headline_until_the_labeller_names_it(
 
 
 def test_each_grouped_article_is_counted_once_and_labels_wait_for_growth(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     state = ServiceState.start(settings, embedder)
     try:
@@ -80,9 +80,7 @@ def test_each_grouped_article_is_counted_once_and_labels_wait_for_growth(
         state.close()
 
 
-def test_serve_labels_in_the_background(
-    settings: Settings, embedder: SentenceTransformerEmbedder
-) -> None:
+def test_serve_labels_in_the_background(settings: Settings, embedder: Embedder) -> None:
     quick = settings.model_copy(update={"label_interval_seconds": 0.05, "async_ingest": False})
     state = ServiceState.start(quick, embedder, serve=True)
     try:

@@ -15,14 +15,12 @@ import pytest
 from app.config import Settings
 from app.services.evaluate import evaluate_file, replay_file
 from embeddings.cache import CachedEmbedder
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import SHARED, shared_rows
 
 
 @pytest.fixture(scope="module")
-def cached(
-    embedder: SentenceTransformerEmbedder, tmp_path_factory: pytest.TempPathFactory
-) -> CachedEmbedder:
+def cached(embedder: Embedder, tmp_path_factory: pytest.TempPathFactory) -> CachedEmbedder:
     """The real model, remembered for this module: both tests replay BASIL."""
     return CachedEmbedder(embedder, tmp_path_factory.mktemp("vectors"))
 

@@ -9,12 +9,12 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
 
 def test_restart_keeps_storylines_and_assigns_into_them(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     first, second = (as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl"))
     basil = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]

@@ -9,7 +9,7 @@ from clustering import EvidenceGrouper
 from clustering.join_model import DEFAULT_MODEL, FEATURES, JoinModel
 from clustering.online import Item
 from clustering.terms import fact_terms
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from embeddings.text import embedding_text
 
 T0 = 1_500_000_000.0
@@ -124,9 +124,7 @@ FOLLOW_UP = (
 
 
 @pytest.mark.parametrize("days_later", [8, 20])
-def test_the_tie_decides_a_late_follow_up(
-    embedder: SentenceTransformerEmbedder, days_later: int
-) -> None:
+def test_the_tie_decides_a_late_follow_up(embedder: Embedder, days_later: int) -> None:
     """A follow-up in other words, days later: joined for its street, refused on the gap alone."""
     w = list(DEFAULT_MODEL.weights)
     untied, weak_title = FEATURES.index("log_gap_untied"), FEATURES.index("log_gap_weak_title")

@@ -1,18 +1,18 @@
-"""The ONNX Runtime embedder against the torch one, on a fresh local export."""
+"""The ONNX Runtime embedder (the default backend) against the torch one, on the local export."""
 
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-pytest.importorskip("onnxruntime", reason="onnxruntime is the optional extra: pip install .[onnx]")
-pytest.importorskip("onnx", reason="onnx is the optional extra: pip install .[onnx]")
-
-from embeddings.onnx import OnnxEmbedder
-from embeddings.onnx_export import MANIFEST, export
+from embeddings.onnx import ExportMismatch, OnnxEmbedder, ensure_export, sha256
+from embeddings.onnx_export import COPIED_FILES, MANIFEST, export
 from embeddings.sentence import SentenceTransformerEmbedder
 
 SENTENCES = [
@@ -22,13 +22,6 @@ SENTENCES = [
     "White Helmets making staged video of Idlib chemical attack, SANA reports",
     "",
 ]
-
-
-@pytest.fixture(scope="module")
-def onnx_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("onnx")
-    export(directory)
-    return directory
 
 
 @pytest.fixture(scope="module")
@@ -45,33 +38,35 @@ def test_vectors_are_unit_float32_rows(onnx_embedder: OnnxEmbedder) -> None:
 
 
 def test_model_name_differs_from_the_torch_backend(
-    onnx_embedder: OnnxEmbedder, embedder: SentenceTransformerEmbedder
+    onnx_embedder: OnnxEmbedder, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
     assert onnx_embedder.model_name == "all-MiniLM-L6-v2@256+onnx-int8"
-    assert onnx_embedder.model_name != embedder.model_name
+    assert onnx_embedder.model_name != torch_embedder.model_name
 
 
 def test_int8_vectors_agree_with_torch(
-    onnx_embedder: OnnxEmbedder, embedder: SentenceTransformerEmbedder
+    onnx_embedder: OnnxEmbedder, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
-    cosines = (onnx_embedder.embed(SENTENCES) * embedder.embed(SENTENCES)).sum(axis=1)
+    cosines = (onnx_embedder.embed(SENTENCES) * torch_embedder.embed(SENTENCES)).sum(axis=1)
     assert cosines.min() >= 0.95, cosines
 
 
-def test_fp32_graph_matches_torch(onnx_dir: Path, embedder: SentenceTransformerEmbedder) -> None:
+def test_fp32_graph_matches_torch(
+    onnx_dir: Path, torch_embedder: SentenceTransformerEmbedder
+) -> None:
     fp32 = OnnxEmbedder(onnx_dir, weights="fp32")
-    cosines = (fp32.embed(SENTENCES) * embedder.embed(SENTENCES)).sum(axis=1)
+    cosines = (fp32.embed(SENTENCES) * torch_embedder.embed(SENTENCES)).sum(axis=1)
     assert cosines.min() >= 0.9999, cosines
 
 
 def test_truncation_and_batching_match_torch_on_long_text(
-    onnx_dir: Path, embedder: SentenceTransformerEmbedder
+    onnx_dir: Path, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
     long_text = " ".join(f"word{i} of a long article on council budgets" for i in range(200))
     texts = [long_text, "short", long_text[:500], "a medium length sentence about rain"]
     # batch_size=3 splits the four texts, and sorting by length must not reorder rows.
     fp32 = OnnxEmbedder(onnx_dir, weights="fp32", batch_size=3)
-    cosines = (fp32.embed(texts) * embedder.embed(texts)).sum(axis=1)
+    cosines = (fp32.embed(texts) * torch_embedder.embed(texts)).sum(axis=1)
     assert cosines.min() >= 0.9999, cosines
     short = OnnxEmbedder(onnx_dir, max_tokens=128)
     assert short.model_name == "all-MiniLM-L6-v2@128+onnx-int8"
@@ -79,7 +74,7 @@ def test_truncation_and_batching_match_torch_on_long_text(
 
 
 def test_long_texts_split_into_bounded_batches_without_reordering_rows(
-    onnx_dir: Path, embedder: SentenceTransformerEmbedder
+    onnx_dir: Path, torch_embedder: SentenceTransformerEmbedder
 ) -> None:
     # Twelve texts at the 256-token limit exceed one batch's token budget (eight
     # of them), interleaved with short ones that all fit in one batch.
@@ -90,7 +85,7 @@ def test_long_texts_split_into_bounded_batches_without_reordering_rows(
     shorts = [f"brief note {k} on the weather" for k in range(12)]
     texts = [t for pair in zip(longs, shorts, strict=True) for t in pair]
     fp32 = OnnxEmbedder(onnx_dir, weights="fp32", batch_size=64)
-    cosines = (fp32.embed(texts) * embedder.embed(texts)).sum(axis=1)
+    cosines = (fp32.embed(texts) * torch_embedder.embed(texts)).sum(axis=1)
     assert cosines.min() >= 0.9999, cosines
 
 
@@ -113,5 +108,49 @@ def test_export_is_reproducible(onnx_dir: Path, tmp_path: Path) -> None:
 def test_missing_directory_fails_clearly(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="ONNX model directory not found"):
         OnnxEmbedder(tmp_path / "nowhere")
-    with pytest.raises(FileNotFoundError, match=r"model_int8\.onnx missing"):
+    with pytest.raises(FileNotFoundError, match=r"manifest\.json missing"):
         OnnxEmbedder(tmp_path)
+
+
+def test_a_changed_file_fails_its_checksum_and_ensure_export_repairs_it(
+    onnx_dir: Path, tmp_path: Path
+) -> None:
+    copy = tmp_path / "onnx"
+    shutil.copytree(onnx_dir, copy)
+    tokenizer = copy / "tokenizer.json"
+    tokenizer.write_text(tokenizer.read_text().replace('"[UNK]"', '"[UNKNOWN]"', 1))
+    with pytest.raises(ExportMismatch, match=r"tokenizer\.json .* does not match the checksum"):
+        OnnxEmbedder(copy)
+    manifest = ensure_export(copy)
+    assert manifest["files_sha256"] == json.loads((onnx_dir / MANIFEST).read_text())["files_sha256"]
+    assert sha256(copy / "tokenizer.json") == sha256(onnx_dir / "tokenizer.json")
+    np.testing.assert_array_equal(
+        OnnxEmbedder(copy).embed(SENTENCES[:2]), OnnxEmbedder(onnx_dir).embed(SENTENCES[:2])
+    )
+
+
+def test_the_manifest_checksums_every_file_of_the_export(onnx_dir: Path) -> None:
+    manifest = json.loads((onnx_dir / MANIFEST).read_text())
+    assert set(manifest["files_sha256"]) == {"model_fp32.onnx", "model_int8.onnx", *COPIED_FILES}
+    for name, digest in manifest["files_sha256"].items():
+        assert sha256(onnx_dir / name) == digest
+
+
+def test_the_service_loads_the_export_without_importing_torch(onnx_dir: Path) -> None:
+    # A fresh interpreter does what `storyline serve` does before it answers.
+    script = (
+        "import sys\n"
+        "from app.config import Settings\n"
+        "from app.main import create_app\n"
+        "from app.state import make_embedder\n"
+        f"e = make_embedder(Settings(onnx_dir={str(onnx_dir)!r}))\n"
+        "create_app(Settings())\n"
+        "assert e.embed(['ok']).shape == (1, 384)\n"
+        "heavy = sorted(m for m in ('torch', 'sentence_transformers', 'transformers') "
+        "if m in sys.modules)\n"
+        "print(e.model_name, heavy)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert done.stdout.split() == ["all-MiniLM-L6-v2@256+onnx-int8", "[]"], done.stderr

@@ -12,16 +12,18 @@ from embeddings.sentence import SentenceTransformerEmbedder
 from embeddings.text import embedding_text
 
 
-def test_vectors_are_unit_float32_rows(embedder: SentenceTransformerEmbedder) -> None:
-    vectors = embedder.embed(["Storm floods the coast", "Parliament passes budget", ""])
-    assert vectors.shape == (3, embedder.dimension) == (3, 384)
+def test_vectors_are_unit_float32_rows(torch_embedder: SentenceTransformerEmbedder) -> None:
+    vectors = torch_embedder.embed(["Storm floods the coast", "Parliament passes budget", ""])
+    assert vectors.shape == (3, torch_embedder.dimension) == (3, 384)
     assert vectors.dtype == np.float32
     np.testing.assert_allclose(np.linalg.norm(vectors[:2], axis=1), 1.0, atol=1e-5)
-    assert embedder.embed([]).shape == (0, 384)
+    assert torch_embedder.embed([]).shape == (0, 384)
 
 
-def test_similar_texts_are_closer_than_unrelated(embedder: SentenceTransformerEmbedder) -> None:
-    a, b, c = embedder.embed(
+def test_similar_texts_are_closer_than_unrelated(
+    torch_embedder: SentenceTransformerEmbedder,
+) -> None:
+    a, b, c = torch_embedder.embed(
         ["Earthquake shakes Tokyo", "Strong quake hits Japan's capital", "Recipe for apple pie"]
     )
     assert a @ b > a @ c + 0.3
@@ -33,15 +35,15 @@ def test_missing_model_directory_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_cache_returns_the_same_vectors_without_the_model(
-    embedder: SentenceTransformerEmbedder, tmp_path: Path
+    torch_embedder: SentenceTransformerEmbedder, tmp_path: Path
 ) -> None:
-    cached = CachedEmbedder(embedder, tmp_path)
+    cached = CachedEmbedder(torch_embedder, tmp_path)
     texts = ["one story", "another story", "one story"]
     first = cached.embed(texts)
     assert cached.misses == 3 and cached.hits == 0
-    second = CachedEmbedder(embedder, tmp_path).embed(texts)
+    second = CachedEmbedder(torch_embedder, tmp_path).embed(texts)
     np.testing.assert_array_equal(first, second)
-    np.testing.assert_allclose(first, embedder.embed(texts), atol=1e-6)
+    np.testing.assert_allclose(first, torch_embedder.embed(texts), atol=1e-6)
 
 
 def test_embedding_text_is_title_then_lead() -> None:
