@@ -70,7 +70,7 @@ def test_storyline_detail_and_members_agree(client: TestClient) -> None:
 def test_article_shows_its_storyline_and_embedding_model(client: TestClient) -> None:
     _load_basil(client, n=1)
     article = client.get("/articles/1").json()
-    assert article["embedding_model"] == "all-MiniLM-L6-v2@256"
+    assert article["embedding_model"] == "all-MiniLM-L6-v2@256+onnx-int8"
     assert client.get(f"/storylines/{article['storyline_id']}").status_code == 200
 
 
