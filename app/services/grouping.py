@@ -13,6 +13,7 @@ import threading
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import Select, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.config import Settings
@@ -29,6 +30,8 @@ from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
 from app.services.placement import Placement, PlacementBatch, article_item
 from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
+
+_PLACE_ATTEMPTS = 5  # placements lost to another grouper's commit before giving up
 
 
 def make_grouper(settings: Settings) -> OnlineGrouper:
@@ -72,23 +75,35 @@ class GroupingRuntime:
         if not self.lock.acquire(blocking=wait):
             return None
         try:
-            if wait:
-                lock_writes(session)
-            elif not try_lock_writes(session):
-                return None
-            try:
-                self.catch_up(session)
-                rows = list(session.scalars(pick))
-                if not rows:
+            attempt = 0
+            while True:
+                attempt += 1
+                if wait:
+                    lock_writes(session)
+                elif not try_lock_writes(session):
+                    return None
+                try:
+                    self.catch_up(session)
+                    rows = list(session.scalars(pick))
+                    if not rows:
+                        session.commit()
+                        return {}
+                    placed = PlacementBatch(self, session, len(rows), now).run(rows)
                     session.commit()
-                    return {}
-                placed = PlacementBatch(self, session, len(rows), now).run(rows)
-                session.commit()
-            except Exception:
-                session.rollback()
-                self.rebuild(session)
-                raise
-            return placed
+                    return placed
+                except IntegrityError:
+                    # SQLite: another grouper on this file (another process) committed
+                    # the same next ids or group_seq first. The rebuild catches up with
+                    # it, and the placement runs again (the fast ONNX model made two
+                    # writers collide twice in a row).
+                    session.rollback()
+                    self.rebuild(session)
+                    if attempt == _PLACE_ATTEMPTS:
+                        raise
+                except Exception:
+                    session.rollback()
+                    self.rebuild(session)
+                    raise
         finally:
             self.lock.release()
 
