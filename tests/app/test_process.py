@@ -35,7 +35,8 @@ def snapshot():
             "torch_threads": torch.get_num_threads() if torch else None}
 
 out = {"fresh": snapshot()}
-settings = Settings(database_url=sys.argv[1], embed_threads=1)
+# The torch backend: its thread count is process-wide (ONNX sets it per session).
+settings = Settings(database_url=sys.argv[1], embed_threads=1, embedding_backend="torch")
 ServiceState.start(settings, Model()).close()
 out["after_start"] = snapshot()
 configure_process(settings)
