@@ -30,7 +30,7 @@ from app.config import Settings
 from app.db import scratch_database
 from app.main import create_app
 from app.state import ServiceState
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import POSTGRES_URL, as_payload, require_postgres, shared_rows
 
 EXAMPLES = 6
@@ -54,7 +54,7 @@ schema.config.phases.update(phases=["examples", "fuzzing"])
 def seeded(
     request: pytest.FixtureRequest,
     tmp_path_factory: pytest.TempPathFactory,
-    embedder: SentenceTransformerEmbedder,
+    embedder: Embedder,
     postgres_problem: str | None,
 ) -> Iterator[TestClient]:
     """One service per store for the whole file (starting one per operation would
