@@ -153,17 +153,37 @@ def eval_(
     cache_dir: Annotated[
         Path, typer.Option(help="Embedding cache, keyed by model and text.")
     ] = Path(".cache/embeddings"),
+    grouping_method: Annotated[
+        str, typer.Option(help="evidence (the service's) or centroid (a baseline).")
+    ] = "evidence",
+    window_days: Annotated[
+        float, typer.Option(min=0.001, help="How far from a storyline's dates an article joins.")
+    ] = 30.0,
+    join_threshold: Annotated[
+        float, typer.Option(help="Centroid method only: the cosine needed to join.")
+    ] = 0.5,
+    discovery_every: Annotated[
+        int, typer.Option(min=0, help="Run discovery after this many articles (0: never).")
+    ] = 256,
 ) -> None:
     """Replay each corpus in published order through ingest and score its storylines."""
     import json
 
     from app.services.evaluate import evaluate_file
+    from app.services.grouping import GroupingConfig
     from app.state import make_embedder
     from embeddings.cache import CachedEmbedder
 
     settings = Settings()
     configure_process(settings)
     embedder = CachedEmbedder(make_embedder(settings), cache_dir)
+    if grouping_method not in ("evidence", "centroid"):
+        raise typer.BadParameter("evidence or centroid", param_hint="--grouping-method")
+    grouping = GroupingConfig(
+        method="centroid" if grouping_method == "centroid" else "evidence",
+        window_days=window_days,
+        join_threshold=join_threshold,
+    )
     header = (
         f"{'file':<24}{'n':>6}{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'pair P':>8}{'pair R':>8}"
         f"{'pair F1':>8}{'AMI':>7}{'ARI':>7}{'gold':>6}{'pred':>6}{'art/s':>8}{'ms/art':>8}"
@@ -172,7 +192,9 @@ def eval_(
     if not as_json:
         typer.echo(header)
     for path in files:
-        report = evaluate_file(path, embedder, settings)
+        report = evaluate_file(
+            path, embedder, settings, grouping=grouping, discovery_every=discovery_every
+        )
         if as_json:
             typer.echo(json.dumps(report.as_dict()))
             continue

@@ -70,15 +70,6 @@ class Settings(BaseSettings):
     future_tolerance_hours: float = Field(
         24.0, ge=0, description="How far past now a published_at may lie (clock skew)."
     )
-    grouping_method: Literal["evidence", "centroid"] = Field(
-        "evidence",
-        description="evidence: dense + lexical + time features with a calibrated join "
-        "decision; centroid: nearest centroid above join_threshold (baseline).",
-    )
-    join_threshold: float = Field(
-        0.5, description="Centroid method only: cosine needed to join a storyline."
-    )
-    window_days: float = Field(30.0, gt=0, description="Time window around an article's date.")
     label_interval_seconds: float = Field(
         2.0,
         ge=0,
@@ -90,24 +81,6 @@ class Settings(BaseSettings):
         ge=0,
         description="How often the serve process repairs the recent window (batch discovery "
         "of splits and merges) when something new was grouped; 0 turns it off.",
-    )
-    discovery_window_days: float = Field(
-        30.0, gt=0, description="Stream days of recent articles that discovery looks at."
-    )
-    discovery_max_articles: int = Field(
-        20_000, ge=10, description="At most this many of the most recently grouped articles."
-    )
-    discovery_every: int = Field(
-        256,
-        ge=0,
-        description="storyline eval: run discovery after this many grouped articles "
-        "(and once at the end), as the serve process would over time; 0 turns it off.",
-    )
-    live_horizon_days: float = Field(
-        30.0,
-        gt=0,
-        description="Storylines silent longer than this (in stream time) go dormant and "
-        "leave the in-memory index.",
     )
     async_ingest: bool = Field(
         False,

@@ -16,7 +16,7 @@ from app.config import Settings
 from app.db import Database
 from app.process import embed_threads
 from app.services.discovery import Discovery
-from app.services.grouping import GroupingRuntime
+from app.services.grouping import GroupingConfig, GroupingRuntime
 from app.services.ingest import Ingestor, LeasePolicy
 from app.services.labeller import Labeller
 from app.services.periodic import PeriodicJob
@@ -45,7 +45,12 @@ class ServiceState:
 
     @classmethod
     def start(
-        cls, settings: Settings, embedder: Embedder | None = None, *, serve: bool = False
+        cls,
+        settings: Settings,
+        embedder: Embedder | None = None,
+        *,
+        serve: bool = False,
+        grouping: GroupingConfig | None = None,
     ) -> ServiceState:
         """Connect, migrate, load the model and rebuild the live grouper.
 
@@ -60,7 +65,7 @@ class ServiceState:
             migrate(db.engine)
         if embedder is None:
             embedder = make_embedder(settings)
-        runtime = GroupingRuntime(settings)
+        runtime = GroupingRuntime(grouping)
         with db.session() as session:
             runtime.rebuild(session)
         policy = LeasePolicy(
@@ -87,7 +92,7 @@ class ServiceState:
             interval = settings.label_interval_seconds
             state.jobs.append(PeriodicJob("labels", labeller.run, labeller.due, interval))
         if serve and settings.discovery_interval_seconds > 0:
-            discovery = Discovery(settings, db, runtime)
+            discovery = Discovery(db, runtime)
             interval = settings.discovery_interval_seconds
             state.jobs.append(PeriodicJob("discovery", discovery.run, discovery.due, interval))
         for job in state.jobs:

@@ -102,7 +102,7 @@ def database(kind: str, postgres_url: str, prefill: int) -> Iterator[str]:
             # would have left them; else its labeller's first pass, counting
             # every prefilled article, would run inside the timed span.
             db = Database.from_url(url)
-            Labeller(db, GroupingRuntime(Settings(database_url=url))).run()
+            Labeller(db, GroupingRuntime()).run()
             db.dispose()
             print(
                 f"{kind}: prefilled {prefill} articles in {t1 - t0:.0f} s, "

@@ -24,7 +24,6 @@ import numpy as np
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from app.config import Settings
 from app.db import Database, exclusive_job, lock_writes
 from app.models import Article, ArticleStatus, Storyline, StorylineStatus
 from app.services.changes import ChangeRecorder
@@ -60,18 +59,21 @@ class Discovery:
 
     def __init__(
         self,
-        settings: Settings,
         db: Database,
         runtime: GroupingRuntime,
         config: DiscoveryConfig | None = None,
+        *,
+        window_days: float = 30.0,
+        max_articles: int = 20_000,
     ) -> None:
-        self.settings = settings
+        self.window_days = window_days  # stream days of recent articles looked at
+        self.max_articles = max_articles  # at most this many of the most recently grouped
         self.db = db
         self.runtime = runtime
         self.config = config or DiscoveryConfig()
         self.seen_seq = -1  # highest group_seq at the last run
         self.locked_seconds = 0.0  # grouping lock held by the last apply
-        self.cache = TermCache(capacity=2 * settings.discovery_max_articles)
+        self.cache = TermCache(capacity=2 * max_articles)
 
     def due(self) -> bool:
         """True when something was grouped since the last run."""
@@ -108,7 +110,7 @@ class Discovery:
         latest = session.scalar(select(func.max(Storyline.last_published_at)))
         if latest is None:
             return [], seq
-        since = latest - timedelta(days=self.settings.discovery_window_days)
+        since = latest - timedelta(days=self.window_days)
         # Dormant storylines count too: the window's time bound is what limits the work.
         live = select(Storyline.id).where(Storyline.status != StorylineStatus.merged)
         rows = session.execute(
@@ -127,7 +129,7 @@ class Discovery:
                 Article.group_seq <= seq,
             )
             .order_by(Article.group_seq.desc())
-            .limit(self.settings.discovery_max_articles)
+            .limit(self.max_articles)
         )
         window = [
             WindowArticle(

@@ -16,6 +16,7 @@ from app.config import Settings
 from app.corpus import CorpusRow, read_corpus
 from app.models import Article, Storyline, as_utc
 from app.services.discovery import Discovery
+from app.services.grouping import GroupingConfig
 from app.services.identity import Outcome
 from app.services.ingest import Ingestor
 from app.services.lineage import follow_merges
@@ -62,13 +63,23 @@ def replay_order(rows: list[CorpusRow]) -> list[CorpusRow]:
     return sorted(dated, key=lambda r: as_utc(str(r.payload["published_at"]))) + undated
 
 
-def evaluate_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64) -> FileReport:
+def evaluate_file(
+    path: Path,
+    embedder: Embedder,
+    base: Settings,
+    batch: int = 64,
+    *,
+    grouping: GroupingConfig | None = None,
+    discovery_every: int = 256,
+) -> FileReport:
     """Ingest ``path`` in published order into a throwaway SQLite database and score it.
 
     Every row needs a gold ``story``. The prediction is each article's final
     storyline, following ``merged_into`` so later repairs count.
     """
-    replay = replay_file(path, embedder, base, batch)
+    replay = replay_file(
+        path, embedder, base, batch, grouping=grouping, discovery_every=discovery_every
+    )
     rows, ingestor, elapsed = replay.rows, replay.ingestor, replay.seconds
     gold = _codes([str(r.story) for r in rows])
     pred = np.array([replay.storyline_of[str(r.payload["external_id"])] for r in rows])
@@ -113,8 +124,20 @@ class Replay:
     label_seconds: float  # part of ``seconds`` spent by the labeller
 
 
-def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64) -> Replay:
-    """Ingest a labelled corpus in published order into a throwaway SQLite database."""
+def replay_file(
+    path: Path,
+    embedder: Embedder,
+    base: Settings,
+    batch: int = 64,
+    *,
+    grouping: GroupingConfig | None = None,
+    discovery_every: int = 256,
+) -> Replay:
+    """Ingest a labelled corpus in published order into a throwaway SQLite database.
+
+    Discovery runs after every ``discovery_every`` articles and once at the end, as
+    the serve process would over time (0: never).
+    """
     rows = replay_order(_unique_ids([r for r in read_corpus(path) if r.payload]))
     missing = [r.line for r in rows if r.story is None]
     if missing:
@@ -125,9 +148,9 @@ def replay_file(path: Path, embedder: Embedder, base: Settings, batch: int = 64)
     outcomes: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
         settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})
-        state = ServiceState.start(settings, embedder)
-        discovery = Discovery(settings, state.db, state.runtime)
-        every = settings.discovery_every
+        state = ServiceState.start(settings, embedder, grouping=grouping)
+        discovery = Discovery(state.db, state.runtime)
+        every = discovery_every
         started = time.perf_counter()
         since_discovery = 0
         for start in range(0, len(rows), batch):

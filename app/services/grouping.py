@@ -1,4 +1,4 @@
-"""The live grouper of this process: built from settings, kept in step with the database.
+"""The live grouper of this process: built from its config, kept in step with the database.
 
 Grouping runs one transaction at a time across every process and host (the
 global write lock). Each placement gets the next ``group_seq``; before placing
@@ -10,13 +10,14 @@ every process's grouper holds the same state a single process would.
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from app.config import Settings
 from app.db import Database, lock_writes, try_lock_writes
 from app.models import (
     Article,
@@ -34,11 +35,28 @@ from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
 _PLACE_ATTEMPTS = 5  # placements lost to another grouper's commit before giving up
 
 
-def make_grouper(settings: Settings) -> OnlineGrouper:
-    """The grouping method ``settings`` name, with its defaults."""
-    if settings.grouping_method == "centroid":
-        return CentroidGrouper(threshold=settings.join_threshold, window_days=settings.window_days)
-    return EvidenceGrouper(window_days=settings.window_days)
+@dataclass(frozen=True, slots=True)
+class GroupingConfig:
+    """How the live grouper is built: constants of the method, not operator settings.
+
+    The join model was fitted with a 30-day window and storylines live for 30 days,
+    so other values break its calibration; they are for experiments
+    (``storyline eval --grouping-method centroid --window-days 14``).
+    """
+
+    method: Literal["evidence", "centroid"] = "evidence"
+    window_days: float = 30.0  # how far from a storyline's dates an article may join it
+    # Storylines silent this long in stream time go dormant and leave the grouper:
+    # one horizon for the database and the in-memory grouper alike.
+    live_days: float = 30.0
+    join_threshold: float = 0.5  # centroid method only: the cosine needed to join
+
+
+def make_grouper(config: GroupingConfig) -> OnlineGrouper:
+    """The grouping method ``config`` names."""
+    if config.method == "centroid":
+        return CentroidGrouper(threshold=config.join_threshold, window_days=config.window_days)
+    return EvidenceGrouper(window_days=config.window_days, evict_after_days=config.live_days)
 
 
 class GroupingRuntime:
@@ -49,11 +67,11 @@ class GroupingRuntime:
     write, and when another process merged or split storylines).
     """
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
+    def __init__(self, config: GroupingConfig | None = None) -> None:
+        self.config = config or GroupingConfig()
         self.lock = threading.RLock()
-        self.grouper: OnlineGrouper = make_grouper(settings)
-        self.horizon = timedelta(days=settings.live_horizon_days)
+        self.grouper: OnlineGrouper = make_grouper(self.config)
+        self.horizon = timedelta(days=self.config.live_days)
         self.stream_time: datetime | None = None
         self.synced_seq = 0  # highest group_seq folded into the grouper
         self.lineage_seen = 0  # highest storyline_event id accounted for
@@ -110,7 +128,7 @@ class GroupingRuntime:
     def rebuild(self, session: Session) -> int:
         """Replay the articles of live storylines in grouping order; returns how many."""
         with self.lock:
-            self.grouper = make_grouper(self.settings)
+            self.grouper = make_grouper(self.config)
             lock_writes(session)
             self.stream_time = session.scalar(select(func.max(Storyline.last_published_at)))
             self.synced_seq = session.scalar(select(func.max(Article.group_seq))) or 0
@@ -131,7 +149,7 @@ class GroupingRuntime:
         """
         self.refreshing = True
         try:
-            fresh = make_grouper(self.settings)
+            fresh = make_grouper(self.config)
             with db.session() as session:
                 seq = session.scalar(select(func.max(Article.group_seq))) or 0
                 lineage = session.scalar(select(func.max(StorylineEvent.id))) or 0

@@ -26,8 +26,7 @@ def _state(client: TestClient) -> ServiceState:
 
 def _discovery(state: ServiceState) -> Discovery:
     # BASIL spans ten years: look at all of it, not the last 30 days.
-    settings = state.settings.model_copy(update={"discovery_window_days": 36_500.0})
-    return Discovery(settings, state.db, state.runtime)
+    return Discovery(state.db, state.runtime, window_days=36_500.0)
 
 
 def _post_basil(client: TestClient, stories: int) -> dict[str, list[dict[str, Any]]]:
