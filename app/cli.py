@@ -50,7 +50,12 @@ def prepare() -> None:
 
 
 @cli.command()
-def worker() -> None:
+def worker(
+    batch: Annotated[
+        int, typer.Option(min=1, max=1024, help="Most articles claimed and embedded at once.")
+    ] = 128,
+    poll_seconds: Annotated[float, typer.Option(min=0.001, help="Pause when nothing waits.")] = 0.5,
+) -> None:
     """Embed and group pending articles until stopped (SIGTERM or Ctrl-C).
 
     Run any number of these, on any hosts, against one PostgreSQL database.
@@ -58,13 +63,14 @@ def worker() -> None:
     import signal
 
     from app.services.worker import Worker
-    from app.state import ServiceState
+    from app.state import ServiceState, WorkerConfig
 
     settings = Settings()
     configure_process(settings)
     _log_to_stderr(settings)
-    state = ServiceState.start(settings)
-    loop = Worker(state.ingestor, settings.worker_poll_seconds)
+    config = WorkerConfig(batch=batch, poll_seconds=poll_seconds)
+    state = ServiceState.start(settings, worker=config)
+    loop = Worker(state.ingestor, config.poll_seconds)
     signal.signal(signal.SIGTERM, lambda *_: loop.stopping.set())
     typer.echo(f"worker {state.ingestor.worker_id} started", err=True)
     try:

@@ -24,7 +24,6 @@ class Settings(BaseSettings):
         description="Local directory of a sentence-transformers model; "
         "default: the bundled all-MiniLM-L6-v2.",
     )
-    max_tokens: int = Field(256, ge=16, le=512, description="Word pieces of title+lead embedded.")
     embedding_backend: Literal["torch", "onnx"] = Field(
         "onnx",
         description="onnx: ONNX Runtime with int8 weights exported locally from the model "
@@ -34,18 +33,6 @@ class Settings(BaseSettings):
         ".cache/onnx",
         description="Where the ONNX export lives; `storyline prepare` (or the first start) "
         "exports it there, and every start verifies its checksums.",
-    )
-    embed_batch_size: int = Field(
-        16,
-        ge=1,
-        le=1024,
-        description="Texts per model call (16: 12% faster than 32 on 2 cores, and its "
-        "activations fit the heap; see embeddings/memory.py).",
-    )
-    embed_threads: int = Field(
-        0,
-        ge=0,
-        description="CPU threads for the model (0: this host's cores / worker_processes).",
     )
     worker_processes: int = Field(
         1,
@@ -90,23 +77,12 @@ class Settings(BaseSettings):
     in_process_worker: bool = Field(
         True, description="With async_ingest, run a worker thread inside the API process."
     )
-    worker_batch: int = Field(
-        128,
-        ge=1,
-        le=1024,
-        description="Articles a worker claims and embeds at once (sorted by length in one "
-        "model call, so fewer padded tokens than small claims).",
-    )
-    worker_poll_seconds: float = Field(0.5, gt=0, description="Idle pause between rounds.")
     lease_seconds: float = Field(
         120.0, gt=0, description="A claim not finished in this time is taken by another worker."
     )
     max_attempts: int = Field(3, ge=1, description="Embedding attempts before 'failed'.")
     max_backlog: int = Field(
         10_000, ge=1, description="Pending articles above which POST answers 503."
-    )
-    max_waiting_requests: int = Field(
-        64, ge=1, description="Synchronous POSTs allowed to wait for the model at once (503 above)."
     )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the service's own log (stderr); DEBUG times worker rounds."

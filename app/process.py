@@ -50,13 +50,11 @@ def configure_process(settings: Settings) -> None:
 
 
 def embed_threads(settings: Settings) -> int:
-    """Model threads for this process: as set, else its share of the host's cores.
+    """Model threads for this process: its share of the host's cores.
 
     Two processes each running as many threads as there are cores make every
     thread wait for a core (and OpenMP spins while it waits), so each of the
     host's ``worker_processes`` gets ``cores // worker_processes``, at least 1.
     """
-    if settings.embed_threads > 0:
-        return settings.embed_threads
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     return max(1, (cores or 1) // settings.worker_processes)

@@ -22,6 +22,7 @@ from numpy.typing import NDArray
 
 from app.config import Settings
 from app.corpus import read_corpus
+from app.state import ModelCall
 from app.text import clean_text
 from clustering.online import Item
 from embeddings.cache import CachedEmbedder
@@ -96,7 +97,7 @@ def embedder() -> Embedder:
 
 def embed(articles: Sequence[Article]) -> Vectors:
     """Unit-norm float32 vectors, shape (n, d), as the service computes them."""
-    max_tokens = Settings().max_tokens
+    max_tokens = ModelCall().max_tokens
     texts = [embedding_text(a.title, a.body, max_tokens) for a in articles]
     return embedder().embed(texts)
 

@@ -38,6 +38,7 @@ import numpy as np
 
 from app.config import Settings
 from app.services.evaluate import evaluate_file
+from app.state import ModelCall
 from app.text import clean_text
 from embeddings.cache import CachedEmbedder
 from embeddings.onnx import OnnxEmbedder, Weights
@@ -183,9 +184,8 @@ def quality(args: argparse.Namespace, onnx_dir: Path, cache: Path) -> None:
     for path in args.quality:
         for backend, tokens in configs:
             embedder = CachedEmbedder(build(backend, onnx_dir, tokens), cache)
-            settings = Settings(max_tokens=tokens)
             started = time.perf_counter()
-            r = evaluate_file(path, embedder, settings)
+            r = evaluate_file(path, embedder, Settings(), model_call=ModelCall(max_tokens=tokens))
             print(
                 f"| {path.name} | {backend} | {tokens} | {r.bcubed_p:.3f} / {r.bcubed_r:.3f} "
                 f"/ **{r.bcubed_f1:.3f}** | {r.pair_p:.3f} / {r.pair_r:.3f} / "

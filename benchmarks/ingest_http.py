@@ -271,7 +271,7 @@ def bare_in_subprocess(
     """``bare_rates`` in a fresh interpreter (this script with ``--bare MODE``).
 
     It gets the services' extra environment, so "as served" follows settings
-    such as ``STORYLINE_EMBED_BATCH_SIZE`` given with ``--service-env``.
+    such as ``STORYLINE_EMBEDDING_BACKEND`` given with ``--service-env``.
     """
     cmd = [sys.executable, __file__, str(corpus), "-n", str(n)]
     cmd += ["--repeats", str(repeats), "--bare", mode]

@@ -14,6 +14,7 @@ from app.errors import Overloaded
 from app.schemas import ArticleIn, ArticleOut, ArticleRevisions, IngestResponse, IngestResult
 from app.services import queries
 from app.services.prepare import Limits, parse_payload
+from app.state import MAX_WAITING_REQUESTS
 
 router = APIRouter(prefix="/articles", tags=["articles"])
 
@@ -81,7 +82,7 @@ async def post_articles(
         created_status = 202
     else:
         if not state.waiting.acquire(blocking=False):
-            msg = f"{settings.max_waiting_requests} requests are already waiting for the model"
+            msg = f"{MAX_WAITING_REQUESTS} requests are already waiting for the model"
             raise Overloaded(msg, retry_after=2)
         try:
             stored = await run_in_threadpool(state.ingestor.ingest, articles, now)

@@ -21,7 +21,7 @@ from app.services.identity import Outcome
 from app.services.ingest import Ingestor
 from app.services.lineage import follow_merges
 from app.services.prepare import Limits, parse_payload
-from app.state import ServiceState
+from app.state import ModelCall, ServiceState
 from clustering.metrics import score
 from embeddings.protocol import Embedder
 
@@ -70,6 +70,7 @@ def evaluate_file(
     batch: int = 64,
     *,
     grouping: GroupingConfig | None = None,
+    model_call: ModelCall | None = None,
     discovery_every: int = 256,
 ) -> FileReport:
     """Ingest ``path`` in published order into a throwaway SQLite database and score it.
@@ -78,7 +79,13 @@ def evaluate_file(
     storyline, following ``merged_into`` so later repairs count.
     """
     replay = replay_file(
-        path, embedder, base, batch, grouping=grouping, discovery_every=discovery_every
+        path,
+        embedder,
+        base,
+        batch,
+        grouping=grouping,
+        model_call=model_call,
+        discovery_every=discovery_every,
     )
     rows, ingestor, elapsed = replay.rows, replay.ingestor, replay.seconds
     gold = _codes([str(r.story) for r in rows])
@@ -131,6 +138,7 @@ def replay_file(
     batch: int = 64,
     *,
     grouping: GroupingConfig | None = None,
+    model_call: ModelCall | None = None,
     discovery_every: int = 256,
 ) -> Replay:
     """Ingest a labelled corpus in published order into a throwaway SQLite database.
@@ -148,7 +156,7 @@ def replay_file(
     outcomes: Counter[str] = Counter()
     with tempfile.TemporaryDirectory(prefix="storyline-eval-") as tmp:
         settings = base.model_copy(update={"database_url": f"sqlite:///{tmp}/eval.db"})
-        state = ServiceState.start(settings, embedder, grouping=grouping)
+        state = ServiceState.start(settings, embedder, grouping=grouping, model_call=model_call)
         discovery = Discovery(state.db, state.runtime)
         every = discovery_every
         started = time.perf_counter()

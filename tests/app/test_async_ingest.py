@@ -24,7 +24,7 @@ from app.main import create_app
 from app.models import Article, ArticleStatus, Outlet, Term
 from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
-from app.state import ServiceState
+from app.state import ServiceState, WorkerConfig
 from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
@@ -32,7 +32,11 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _async(settings: Settings, **extra: object) -> Settings:
-    return settings.model_copy(update={"async_ingest": True, "worker_poll_seconds": 0.05, **extra})
+    return settings.model_copy(update={"async_ingest": True, **extra})
+
+
+def _worker(batch: int = 128) -> WorkerConfig:
+    return WorkerConfig(batch=batch, poll_seconds=0.05)
 
 
 def _wait_grouped(
@@ -115,8 +119,8 @@ def test_an_article_that_keeps_failing_is_marked_failed_with_the_error(
 @pytest.fixture
 def pending_corpus(settings: Settings, embedder: Embedder) -> Iterator[tuple[Settings, list[int]]]:
     """48 accepted, unprocessed articles; settings with short leases."""
-    fast = _async(settings, in_process_worker=False, lease_seconds=3.0, worker_batch=48)
-    state = ServiceState.start(fast, embedder)
+    fast = _async(settings, in_process_worker=False, lease_seconds=3.0)
+    state = ServiceState.start(fast, embedder, worker=_worker(48))
     now = datetime.now(UTC)
     rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:48]]
     batch = parse_payload(rows, Limits(100, 1_000_000, timedelta(days=1)), now)
@@ -131,10 +135,8 @@ def _worker_process(settings: Settings) -> subprocess.Popen[bytes]:
         "STORYLINE_DATABASE_URL": settings.database_url,
         "STORYLINE_ASYNC_INGEST": "true",
         "STORYLINE_LEASE_SECONDS": str(settings.lease_seconds),
-        "STORYLINE_WORKER_BATCH": str(settings.worker_batch),
-        "STORYLINE_WORKER_POLL_SECONDS": "0.05",
     }
-    command = [sys.executable, "-m", "app.cli", "worker"]
+    command = [sys.executable, "-m", "app.cli", "worker", "--batch", "48", "--poll-seconds", "0.05"]
     return subprocess.Popen(
         command, cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
@@ -222,7 +224,9 @@ def test_parallel_posts_bringing_the_same_new_outlets_all_succeed(
 def test_a_worker_embeds_on_while_another_is_grouping(
     settings: Settings, embedder: Embedder
 ) -> None:
-    state = ServiceState.start(_async(settings, in_process_worker=False, worker_batch=2), embedder)
+    state = ServiceState.start(
+        _async(settings, in_process_worker=False), embedder, worker=_worker(2)
+    )
     holding, release = threading.Event(), threading.Event()
 
     def another_grouper() -> None:
@@ -264,8 +268,9 @@ def test_a_worker_with_more_to_embed_leaves_grouping_to_the_current_grouper(
     settings: Settings, embedder: Embedder, caplog: pytest.LogCaptureFixture
 ) -> None:
     # Two hosts on one database, each with its own grouping runtime.
-    config = _async(settings, in_process_worker=False, worker_batch=2)
-    first, second = ServiceState.start(config, embedder), ServiceState.start(config, embedder)
+    config, worker = _async(settings, in_process_worker=False), _worker(2)
+    first = ServiceState.start(config, embedder, worker=worker)
+    second = ServiceState.start(config, embedder, worker=worker)
     try:
         now = datetime.now(UTC)
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]
@@ -301,8 +306,9 @@ def test_claims_shrink_to_a_fair_share_at_the_end_of_a_burst(
     settings: Settings, embedder: Embedder
 ) -> None:
     # Two hosts' workers on one database; batches of 4, shares of at least 2.
-    config = _async(settings, in_process_worker=False, worker_batch=4)
-    first, second = ServiceState.start(config, embedder), ServiceState.start(config, embedder)
+    config, worker = _async(settings, in_process_worker=False), _worker(4)
+    first = ServiceState.start(config, embedder, worker=worker)
+    second = ServiceState.start(config, embedder, worker=worker)
     try:
         for ingestor in (first.ingestor, second.ingestor):
             ingestor.policy = replace(ingestor.policy, min_claim=2)

@@ -1,4 +1,4 @@
-"""The text the model is given is cut where the settings' token budget says."""
+"""The text the model is given is cut where the model call's token budget says."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from numpy.typing import NDArray
 
 from app.config import Settings
 from app.services.prepare import Limits, parse_payload
-from app.state import ServiceState
+from app.state import ModelCall, ServiceState
 
 
 class _Recorder:
@@ -28,9 +28,9 @@ class _Recorder:
         return out
 
 
-def test_ingest_cuts_the_embedded_text_to_the_configured_max_tokens(settings: Settings) -> None:
+def test_ingest_cuts_the_embedded_text_to_the_model_calls_max_tokens(settings: Settings) -> None:
     recorder = _Recorder()
-    state = ServiceState.start(settings.model_copy(update={"max_tokens": 16}), recorder)
+    state = ServiceState.start(settings, recorder, model_call=ModelCall(max_tokens=16))
     try:
         now = datetime.now(UTC)
         article = {"outlet": "a.com", "title": "Flood", "body": "water " * 2000}

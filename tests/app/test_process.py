@@ -36,7 +36,9 @@ def snapshot():
 
 out = {"fresh": snapshot()}
 # The torch backend: its thread count is process-wide (ONNX sets it per session).
-settings = Settings(database_url=sys.argv[1], embed_threads=1, embedding_backend="torch")
+settings = Settings(
+    database_url=sys.argv[1], worker_processes=4096, embedding_backend="torch"
+)  # 1 thread each
 ServiceState.start(settings, Model()).close()
 out["after_start"] = snapshot()
 configure_process(settings)
@@ -96,4 +98,3 @@ def test_worker_processes_of_one_host_share_its_cores() -> None:
     assert embed_threads(Settings(worker_processes=1)) == cores
     assert embed_threads(Settings(worker_processes=2)) == max(1, cores // 2)
     assert embed_threads(Settings(worker_processes=4 * cores)) == 1
-    assert embed_threads(Settings(embed_threads=3, worker_processes=2)) == 3
