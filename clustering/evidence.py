@@ -13,7 +13,8 @@ the lexical evidence. Lexical weights are tf-idf with document frequencies from
 :class:`~clustering.doc_freq.DocumentFrequency`, i.e. only from added articles
 and decayed in stream time, so replaying ``add`` over the stored live window
 rebuilds nearly the same state. Storylines with no addition for
-``evict_after_days`` of stream time are dropped, bounding memory and keeping
+``evict_after_days`` of stream time (the service's one live horizon, after which
+they also go dormant) are dropped, bounding memory and keeping
 ``decide`` fast. Cost per ``decide``: O(live x d) for the dense shortlist plus
 O(shortlist x members x terms) for the lexical features.
 """
@@ -68,7 +69,7 @@ class EvidenceGrouper:
         max_postings: int = 2000,
         max_members: int = 8,
         half_life_days: float | None = 14.0,
-        evict_after_days: float = 60.0,
+        evict_after_days: float = 30.0,
         title_weight: float = 2.0,
         max_body_tokens: int = 400,
         background_prior: tuple[float, float] = (0.10, 0.11),
