@@ -1,7 +1,7 @@
 """Batch discovery in the service: repair the recent window without stalling ingestion.
 
 A run takes a snapshot of the recent window (articles of unmerged storylines within
-``discovery_window_days`` of stream time, at most ``discovery_max_articles``,
+``window_days`` of stream time, at most ``max_articles``,
 newest first), computes splits and merges with :func:`clustering.discovery.discover`
 holding no lock, then applies them in one short transaction under the grouping
 lock. A proposal whose storylines changed meanwhile (an article joined one,

@@ -52,7 +52,6 @@ def test_sigterm_ends_open_streams_and_exits_within_10_s(database_url: str, tmp_
         "STORYLINE_DATABASE_URL": database_url,
         "STORYLINE_PORT": str(port),
         "STORYLINE_ASYNC_INGEST": "true",
-        "STORYLINE_WORKER_POLL_SECONDS": "0.1",
         "STORYLINE_LABEL_INTERVAL_SECONDS": "0.5",
     }
     log = (tmp_path / "serve.log").open("wb")
