@@ -162,7 +162,7 @@ def test_asynchronous_revisions_are_embedded_and_placed_by_the_worker(
 ) -> None:
     first, second = _seeds()
     other = _unrelated()
-    config = settings.model_copy(update={"async_ingest": True, "worker_poll_seconds": 0.05})
+    config = settings.model_copy(update={"async_ingest": True})
     with TestClient(create_app(config, embedder)) as client:
         posted = client.post("/articles", json=[first, second, other]).json()["articles"]
         ids = [p["id"] for p in posted]
