@@ -80,7 +80,8 @@ class ServiceState:
     ) -> ServiceState:
         """Connect, migrate, load the model and rebuild the live grouper.
 
-        With ``serve`` and asynchronous ingest, also start the in-process worker; with
+        With ``serve``, also start the in-process worker (with synchronous ingest
+        it only finishes what a killed process left behind); with
         ``serve``, the background labeller and batch discovery threads (each unless
         its interval is 0).
         """
@@ -112,8 +113,14 @@ class ServiceState:
             Labeller(db, runtime),
             waiting=threading.BoundedSemaphore(MAX_WAITING_REQUESTS),
         )
-        if serve and settings.async_ingest and settings.in_process_worker:
-            state.worker = Worker(ingestor, worker.poll_seconds)
+        if serve and settings.in_process_worker:
+            # Synchronous ingest runs the worker's steps inline; its worker only
+            # finishes what a request left behind (a process killed mid-request:
+            # rows whose lease lapsed), so it looks rarely.
+            poll = worker.poll_seconds
+            if not settings.async_ingest:
+                poll = max(poll, settings.lease_seconds / 4)
+            state.worker = Worker(ingestor, poll)
             state.worker.start()
         if serve and settings.label_interval_seconds > 0:
             labeller = state.labeller

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -9,6 +11,8 @@ from fastapi.testclient import TestClient
 
 from app.config import Settings
 from app.main import create_app
+from app.services.prepare import Limits, parse_payload
+from app.state import ServiceState
 from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
@@ -48,3 +52,25 @@ def test_onnx_backend_exports_once_and_groups_the_seeds(tmp_path: Path) -> None:
         b = client.post("/articles", json=second).json()["articles"][0]
         assert b["storyline_id"] == a["storyline_id"]
     assert (tmp_path / "onnx" / "manifest.json").exists()
+
+
+def test_synchronous_service_finishes_what_a_killed_request_left_behind(
+    settings: Settings, embedder: Embedder
+) -> None:
+    # A synchronous POST stored and leased these, then its process died before
+    # embedding them; an hour later their lease has long lapsed.
+    seeds = [as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
+    then = datetime.now(UTC) - timedelta(hours=1)
+    state = ServiceState.start(settings, embedder)
+    try:
+        articles = parse_payload(seeds, Limits(10, 1_000_000, timedelta(days=1)), then)
+        ids = [r.id for r in state.ingestor.accept(articles, then, lease=True)]
+    finally:
+        state.close()
+    with TestClient(create_app(settings, embedder)) as client:
+        deadline = time.monotonic() + 120
+        while {client.get(f"/articles/{i}").json()["status"] for i in ids} != {"grouped"}:
+            assert time.monotonic() < deadline, "the leftovers were never grouped"
+            time.sleep(0.2)
+        first, second = (client.get(f"/articles/{i}").json() for i in ids)
+        assert first["storyline_id"] == second["storyline_id"] is not None

@@ -18,7 +18,7 @@ from app.main import create_app
 from app.models import Article
 from app.services.evaluate import evaluate_file
 from app.state import ServiceState
-from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.protocol import Embedder
 from tests.conftest import as_payload, shared_rows
 
 
@@ -158,7 +158,7 @@ def test_giving_an_article_the_url_of_another_is_a_409_naming_both(client: TestC
 
 
 def test_asynchronous_revisions_are_embedded_and_placed_by_the_worker(
-    settings: Settings, embedder: SentenceTransformerEmbedder
+    settings: Settings, embedder: Embedder
 ) -> None:
     first, second = _seeds()
     other = _unrelated()
@@ -210,7 +210,7 @@ def _repeated_url_corpus(tmp_path: Path) -> Path:
 
 
 def test_eval_replays_a_repeated_url_as_revisions_and_reports_them(
-    tmp_path: Path, embedder: SentenceTransformerEmbedder
+    tmp_path: Path, embedder: Embedder
 ) -> None:
     report = evaluate_file(_repeated_url_corpus(tmp_path), embedder, Settings())
     assert report.articles == 5
