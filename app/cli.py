@@ -139,6 +139,7 @@ def import_(
                 revised += result.outcome == "revised"
                 existing += result.outcome == "unchanged"
             bar.update(len(chunk))
+    state.reembedder.run()  # vectors of another backend, if the store had any
     state.labeller.run()  # serve would do it in the background
     elapsed = time.perf_counter() - started
     state.close()

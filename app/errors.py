@@ -45,6 +45,14 @@ class Overloaded(Exception):
         self.retry_after = retry_after
 
 
+class ModelMismatch(Exception):
+    """This process embeds with another model than the store's vectors: never mixed."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
 class PayloadTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body exceeds {limit} bytes")
@@ -81,6 +89,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _overloaded(_: Request, exc: Overloaded) -> JSONResponse:
         headers = {"Retry-After": str(exc.retry_after)}
         return JSONResponse({"detail": exc.detail}, status_code=503, headers=headers)
+
+    @app.exception_handler(ModelMismatch)
+    async def _mismatch(_: Request, exc: ModelMismatch) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=409)
 
     @app.exception_handler(PayloadTooLarge)
     async def _too_large(_: Request, exc: PayloadTooLarge) -> JSONResponse:

@@ -201,6 +201,24 @@ class JobMark(Base):
     value: Mapped[int] = mapped_column(Integer)
 
 
+class VectorSpace(Base):
+    """The one embedding model whose vectors this store compares (a single row, id 1).
+
+    ``model`` is the embedder's ``model_name``, which names the backend too
+    (``all-MiniLM-L6-v2@256+onnx-int8``). Articles whose ``embedding_model``
+    differs are never grouped or compared; a process that starts with another
+    model takes the store over and re-embeds them in the background, and a
+    process still running with the old one is refused at its next placement.
+    """
+
+    __tablename__ = "vector_space"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    model: Mapped[str] = mapped_column(String(255))
+    dimension: Mapped[int] = mapped_column(Integer)
+    since: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class LineageKind(enum.StrEnum):
     merged = "merged"
     split_off = "split"  # not "split": that would shadow str.split
@@ -254,7 +272,7 @@ class Article(Base):
     effective_at: Mapped[datetime] = mapped_column(UTCDateTime)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
-    embedding_model: Mapped[str | None] = mapped_column(String(255))
+    embedding_model: Mapped[str | None] = mapped_column(String(255), index=True)
     embedding_dim: Mapped[int | None] = mapped_column(Integer)
     storyline_id: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
     similarity: Mapped[float | None] = mapped_column(Float)

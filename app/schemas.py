@@ -238,12 +238,21 @@ class ArticlePage(BaseModel):
     next_cursor: str | None
 
 
+class VectorsOut(BaseModel):
+    """Stored vectors by model: after a backend switch, ``left`` falls to 0 in the background."""
+
+    model: str = Field(description="The store's model and backend, e.g. ...@256+onnx-int8.")
+    current: int = Field(description="Stored vectors of that model.")
+    left: int = Field(description="Vectors of another model still to re-embed (never compared).")
+
+
 class Health(BaseModel):
     status: str
     database: str
     model: str
     live_storylines: int
     articles: dict[str, int] = Field(description="Stored articles by status.")
+    vectors: VectorsOut
 
 
 class ChangeOut(BaseModel):

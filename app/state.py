@@ -9,12 +9,13 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from app.config import Settings
 from app.db import Database
 from app.process import embed_threads
+from app.services import space
 from app.services.discovery import Discovery
 from app.services.grouping import GroupingConfig, GroupingRuntime
 from app.services.ingest import Ingestor, LeasePolicy
@@ -60,6 +61,7 @@ class ServiceState:
     ingestor: Ingestor
     centroids: CentroidIndex
     labeller: Labeller
+    reembedder: space.Reembedder
     worker: Worker | None = None
     jobs: list[PeriodicJob] = field(default_factory=list)  # background threads of serve
     # Synchronous POSTs waiting for the model; beyond the limit they get a 503.
@@ -94,8 +96,9 @@ class ServiceState:
         worker = worker or WorkerConfig()
         if embedder is None:
             embedder = make_embedder(settings, model_call)
-        runtime = GroupingRuntime(grouping)
+        runtime = GroupingRuntime(grouping, embedder.model_name)
         with db.session() as session:
+            space.adopt(session, embedder.model_name, embedder.dimension, datetime.now(UTC))
             runtime.rebuild(session)
         policy = LeasePolicy(
             lease=timedelta(seconds=settings.lease_seconds),
@@ -111,6 +114,7 @@ class ServiceState:
             ingestor,
             CentroidIndex(),
             Labeller(db, runtime),
+            space.Reembedder(db, ingestor, runtime),
             waiting=threading.BoundedSemaphore(MAX_WAITING_REQUESTS),
         )
         if serve and settings.in_process_worker:
@@ -130,6 +134,11 @@ class ServiceState:
             discovery = Discovery(db, runtime)
             interval = settings.discovery_interval_seconds
             state.jobs.append(PeriodicJob("discovery", discovery.run, discovery.due, interval))
+        if serve:
+            # Vectors of another model (the store switched backends): re-embedded
+            # off the request path, resumably; /health shows how many are left.
+            reembedder = state.reembedder
+            state.jobs.append(PeriodicJob("reembed", reembedder.run, reembedder.due, 1.0))
         for job in state.jobs:
             job.start()
         return state
@@ -142,6 +151,7 @@ class ServiceState:
         never committed, and an article it had claimed is retaken once its lease ends.
         """
         deadline = time.monotonic() + timeout
+        self.reembedder.stopping.set()
         for job in self.jobs:
             job.stop_event.set()
         if self.worker is not None:

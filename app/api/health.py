@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter
 from sqlalchemy import func, select
 
 from app.api.deps import SessionDep, StateDep
 from app.models import Article, ArticleStatus
-from app.schemas import Health
+from app.schemas import Health, VectorsOut
+from app.services.space import progress
 
 router = APIRouter(tags=["health"])
 
@@ -23,4 +26,5 @@ def health(session: SessionDep, state: StateDep) -> Health:
         model=state.embedder.model_name,
         live_storylines=len(state.runtime.grouper),
         articles={status.value: by_status.get(status, 0) for status in ArticleStatus},
+        vectors=VectorsOut(**asdict(progress(session, state.embedder.model_name))),
     )

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, func, select, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.db import Database, lock_writes, try_lock_writes
+from app.errors import ModelMismatch
 from app.models import (
     Article,
     ArticleStatus,
@@ -30,6 +31,7 @@ from app.models import (
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
 from app.services.placement import Placement, PlacementBatch, article_item
+from app.services.space import require as require_space
 from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
 
 _PLACE_ATTEMPTS = 5  # placements lost to another grouper's commit before giving up
@@ -67,8 +69,10 @@ class GroupingRuntime:
     write, and when another process merged or split storylines).
     """
 
-    def __init__(self, config: GroupingConfig | None = None) -> None:
+    def __init__(self, config: GroupingConfig | None = None, model: str | None = None) -> None:
         self.config = config or GroupingConfig()
+        # Only vectors of this model are grouped (None: any, for stores of one model).
+        self.model = model
         self.lock = threading.RLock()
         self.grouper: OnlineGrouper = make_grouper(self.config)
         self.horizon = timedelta(days=self.config.live_days)
@@ -101,14 +105,19 @@ class GroupingRuntime:
                 elif not try_lock_writes(session):
                     return None
                 try:
+                    if self.model is not None:
+                        require_space(session, self.model)
                     self.catch_up(session)
-                    rows = list(session.scalars(pick))
+                    rows = self._in_this_space(list(session.scalars(pick)))
                     if not rows:
                         session.commit()
                         return {}
                     placed = PlacementBatch(self, session, len(rows), now).run(rows)
                     session.commit()
                     return placed
+                except ModelMismatch:
+                    session.rollback()
+                    raise
                 except IntegrityError:
                     # SQLite: another grouper on this file (another process) committed
                     # the same next ids or group_seq first. The rebuild catches up with
@@ -179,6 +188,7 @@ class GroupingRuntime:
                 # A revision waiting to be placed again counts from its new placement.
                 Article.status == ArticleStatus.grouped,
             )
+            .where(true() if self.model is None else Article.embedding_model == self.model)
             .order_by(Article.group_seq)
             .execution_options(yield_per=1000)
         )
@@ -205,9 +215,26 @@ class GroupingRuntime:
             .order_by(Article.group_seq)
         )
         for article in others:
-            self.grouper.add(article_item(article), _storyline_of(article))
+            # Skipped: placed by a process still embedding with the store's previous model.
+            if self.model is None or article.embedding_model == self.model:
+                self.grouper.add(article_item(article), _storyline_of(article))
             self.observe(article.effective_at)
             self.synced_seq = article.group_seq or self.synced_seq
+
+    def _in_this_space(self, rows: list[Article]) -> list[Article]:
+        """The rows embedded with this runtime's model.
+
+        The others were embedded by a process with the store's previous model
+        before it switched: they go back to pending, to be embedded again.
+        """
+        if self.model is None:
+            return rows
+        for row in rows:
+            if row.embedding_model != self.model:
+                row.status = ArticleStatus.pending
+                row.embedding = row.embedding_model = row.embedding_dim = None
+                row.claimed_by = row.claimed_until = None
+        return [row for row in rows if row.embedding_model == self.model]
 
     def next_group_seq(self) -> int:
         """The grouping order of the next placement (valid only after :meth:`catch_up`)."""

@@ -33,6 +33,7 @@ from app.services.grouping import GroupingRuntime
 from app.services.identity import Ingested, Outcome, resolve
 from app.services.placement import Placement
 from app.services.prepare import PreparedArticle
+from app.services.space import require as require_space
 from embeddings.protocol import Embedder
 from embeddings.text import embedding_text
 
@@ -144,6 +145,9 @@ class Ingestor:
     def _accept(
         self, articles: list[PreparedArticle], now: datetime, lease: bool, exclusive: bool
     ) -> list[Ingested]:
+        if lease:  # this process embeds them: refused before storing, if it may not
+            with self.db.session() as session:
+                require_space(session, self.embedder.model_name)
         # A revision must not land between a grouping step reading a row and
         # placing it, so revisions are written as a grouping step: under the
         # locks. Most batches revise nothing and need none.
@@ -275,6 +279,8 @@ class Ingestor:
         lease lapses (synchronous ingest answers with their placements).
         """
         with self.db.session() as session:
+            # A process left with the store's previous model embeds nothing more.
+            require_space(session, self.embedder.model_name)
             rows = list(
                 session.scalars(
                     select(Article)
