@@ -12,9 +12,9 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import Select, func, select, true
+from sqlalchemy import Select, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -105,6 +105,7 @@ class GroupingRuntime:
                 elif not try_lock_writes(session):
                     return None
                 try:
+                    _take_sqlite_write_lock(session)
                     if self.model is not None:
                         require_space(session, self.model)
                     self.catch_up(session)
@@ -298,3 +299,18 @@ def _storyline_of(article: Article) -> int:
     if article.storyline_id is None:
         raise ValueError(f"article {article.id} has a group_seq but no storyline")
     return article.storyline_id
+
+
+def _take_sqlite_write_lock(session: Session) -> None:
+    """On SQLite, hold the file's one write lock from the placement's first read.
+
+    Another grouper on the same file (another process) would otherwise read the
+    same next ``group_seq`` and ids, and one of the two commits fail; under load
+    that happened five times in a row. Only the placement takes it this early,
+    so embedding writes elsewhere wait for one placement at most (milliseconds).
+    """
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    driver: Any = session.connection().connection.driver_connection
+    if not driver.in_transaction:  # pysqlite opens one only before DML
+        session.execute(text("BEGIN IMMEDIATE"))
