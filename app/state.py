@@ -11,12 +11,12 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from app.config import Settings
 from app.db import Database
 from app.process import embed_threads
 from app.services import space
-from app.services.discovery import Discovery
 from app.services.grouping import GroupingConfig, GroupingRuntime
 from app.services.ingest import Ingestor, LeasePolicy
 from app.services.labeller import Labeller
@@ -24,6 +24,9 @@ from app.services.periodic import PeriodicJob
 from app.services.search import CentroidIndex
 from app.services.worker import Worker
 from embeddings.protocol import Embedder
+
+if TYPE_CHECKING:
+    from app.services.discovery import Discovery
 
 log = logging.getLogger("storyline")
 
@@ -131,9 +134,8 @@ class ServiceState:
             interval = settings.label_interval_seconds
             state.jobs.append(PeriodicJob("labels", labeller.run, labeller.due, interval))
         if serve and settings.discovery_interval_seconds > 0:
-            discovery = Discovery(db, runtime)
             interval = settings.discovery_interval_seconds
-            state.jobs.append(PeriodicJob("discovery", discovery.run, discovery.due, interval))
+            state.jobs.append(discovery_job(db, runtime, interval))
         if serve:
             # Vectors of another model (the store switched backends): re-embedded
             # off the request path, resumably; /health shows how many are left.
@@ -161,6 +163,24 @@ class ServiceState:
         if self.worker is not None:
             self.worker.stop(max(0.0, deadline - time.monotonic()))
         self.db.dispose()
+
+
+def discovery_job(db: Database, runtime: GroupingRuntime, interval: float) -> PeriodicJob:
+    """Batch discovery on its own thread, which also builds it there.
+
+    Discovery needs scipy, whose import (0.3-1 s) would otherwise come before
+    the service's first answer; its first run is a minute away anyway.
+    """
+    built: list[Discovery] = []
+
+    def discovery() -> Discovery:
+        if not built:
+            from app.services.discovery import Discovery
+
+            built.append(Discovery(db, runtime))
+        return built[0]
+
+    return PeriodicJob("discovery", lambda: discovery().run(), lambda: discovery().due(), interval)
 
 
 def make_embedder(settings: Settings, call: ModelCall | None = None) -> Embedder:
