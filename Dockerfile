@@ -6,7 +6,9 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     HF_HUB_OFFLINE=1 \
     TRANSFORMERS_OFFLINE=1 \
     STORYLINE_HOST=0.0.0.0 \
-    STORYLINE_DATABASE_URL=sqlite:////data/storyline.db
+    STORYLINE_DATABASE_URL=sqlite:////data/storyline.db \
+    STORYLINE_ADMIN_KEY_FILE=/data/storyline-admin.key \
+    STORYLINE_LOG_FORMAT=json
 
 WORKDIR /srv/storyline
 
@@ -23,10 +25,11 @@ COPY migrations ./migrations
 ENV STORYLINE_ONNX_DIR=/srv/storyline/onnx
 RUN pip install --no-cache-dir . && storyline prepare
 
-RUN useradd --system --home /srv/storyline storyline && mkdir /data && chown storyline /data
+RUN useradd --system --home /srv/storyline storyline \
+    && mkdir /data /metrics && chown storyline /data /metrics
 USER storyline
 VOLUME /data
 EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=60s \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health')"
+    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:8000/health/ready')"
 CMD ["storyline", "serve"]

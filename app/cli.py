@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from app.config import Settings
 from app.process import configure_process
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
 
 cli = typer.Typer(help="Storyline: cross-outlet story clustering.", no_args_is_help=True)
 
@@ -245,15 +250,86 @@ def stats() -> None:
     typer.echo(f"storylines with >= 2 outlets: {multi}")
 
 
-def _log_to_stderr(settings: Settings) -> None:
-    """The service's own loggers (``storyline.*``) to stderr at ``settings.log_level``."""
-    import logging
+keys_cli = typer.Typer(help="API keys: create, list, revoke.", no_args_is_help=True)
+cli.add_typer(keys_cli, name="keys")
 
-    handler = logging.StreamHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s"))
-    root = logging.getLogger("storyline")
-    root.addHandler(handler)
-    root.setLevel(settings.log_level)
+
+@keys_cli.command("create")
+def keys_create(
+    name: Annotated[str, typer.Option(help="A name for the key's holder, e.g. 'crawler'.")],
+    scope: Annotated[
+        list[str], typer.Option(help="read, ingest or admin (admin implies the others); repeat.")
+    ],
+) -> None:
+    """Create a key and print it (the only time it is shown)."""
+    from app.services.keys import KeyRefused, create_key
+
+    with _session() as session:
+        try:
+            key, info = create_key(session, name, scope)
+        except KeyRefused as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    scopes = " ".join(sorted(info.scopes))
+    typer.echo(f"created key {info.name!r} with scopes [{scopes}]; it is shown only now:", err=True)
+    typer.echo(key)
+
+
+@keys_cli.command("list")
+def keys_list() -> None:
+    """Every key: name, scopes, created, last used, revoked (never the key itself)."""
+    from app.services.keys import list_keys
+
+    with _session() as session:
+        rows = list_keys(session)
+    typer.echo(f"{'name':<24}{'scopes':<20}{'created':<22}{'last used':<22}revoked")
+    for k in rows:
+        typer.echo(
+            f"{k.name:<24}{' '.join(sorted(k.scopes)):<20}{_when(k.created_at):<22}"
+            f"{_when(k.last_used_at):<22}{_when(k.revoked_at)}"
+        )
+
+
+@keys_cli.command("revoke")
+def keys_revoke(name: Annotated[str, typer.Argument(help="The key's name.")]) -> None:
+    """Revoke a key for good (running services notice within seconds)."""
+    from app.services.keys import KeyRefused, revoke_key
+
+    with _session() as session:
+        try:
+            revoke_key(session, name)
+        except KeyRefused as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(1) from None
+    typer.echo(f"revoked key {name!r}")
+
+
+@contextmanager
+def _session() -> Iterator[Session]:
+    """A session on STORYLINE_DATABASE_URL, migrated first so keys can come before serve."""
+    from app.db import Database
+    from app.db import migrate as upgrade
+
+    settings = Settings()
+    db = Database.from_url(settings.database_url)
+    try:
+        if settings.migrate_on_start:
+            upgrade(db.engine)
+        with db.session() as session:
+            yield session
+    finally:
+        db.dispose()
+
+
+def _when(at: datetime | None) -> str:
+    return at.strftime("%Y-%m-%d %H:%M:%S") if at else "-"
+
+
+def _log_to_stderr(settings: Settings) -> None:
+    """Every project logger (``storyline.*``, ``app.*``) to stderr, as the settings say."""
+    from app.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.log_format)
 
 
 def main() -> None:

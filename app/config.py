@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -87,8 +87,62 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         "INFO", description="Level of the service's own log (stderr); DEBUG times worker rounds."
     )
+    public_reads: bool = Field(
+        False, description="GET endpoints need no key (a public dashboard); writes still do."
+    )
+    admin_key: SecretStr | None = Field(
+        None,
+        description="On a database with no keys, register this key (32+ characters) as the "
+        "admin key instead of creating one (provisioning from a secret store).",
+    )
+    admin_key_file: str = Field(
+        "storyline-admin.key",
+        description="Where the first start writes the admin key it creates (mode 0600).",
+    )
+    quota_reads_per_second: float = Field(
+        50.0,
+        ge=0,
+        description="Per key (or per address for public reads): GET requests a second, "
+        "with bursts of twice that; 0 turns the limit off.",
+    )
+    quota_articles_per_minute: float = Field(
+        6000.0,
+        ge=0,
+        description="Per key: articles POSTed a minute, with bursts of one minute's worth "
+        "(at least one full batch); 0 turns the limit off.",
+    )
+    cors_origins: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Origins (scheme://host[:port], comma-separated) whose scripts may call "
+        "the API from a browser; empty: none.",
+    )
+    trusted_hosts: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["*"],
+        description="Host names (comma-separated, '*.example.org' allowed) the service "
+        "answers for; other Host headers get a 400. '*': any.",
+    )
+    log_format: Literal["text", "json"] = Field(
+        "text",
+        description="text: one readable line per record; json: one JSON object per line "
+        "(time, level, logger, message, request_id and each request's fields).",
+    )
     host: str = "127.0.0.1"
     port: int = 8000
+
+    @field_validator("admin_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        secret = value.get_secret_value() if value is not None else ""
+        if secret and len(secret) < 32:
+            raise ValueError("an admin key must be at least 32 characters long")
+        return value
+
+    @field_validator("cors_origins", "trusted_hosts", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip().rstrip("/") for part in value.split(",") if part.strip()]
+        return value
 
 
 @lru_cache

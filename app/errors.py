@@ -53,6 +53,32 @@ class ModelMismatch(Exception):
         self.detail = detail
 
 
+class Unauthorized(Exception):
+    """No usable API key: missing, unknown or revoked (401 with WWW-Authenticate)."""
+
+    def __init__(self, detail: str, invalid_token: bool = False) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.invalid_token = invalid_token
+
+
+class Forbidden(Exception):
+    """A known key without the scope the endpoint needs (403)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+class RateLimited(Exception):
+    """A key over its quota (429); ``retry_after`` seconds until the request would pass."""
+
+    def __init__(self, detail: str, retry_after: int) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.retry_after = retry_after
+
+
 class PayloadTooLarge(Exception):
     def __init__(self, limit: int) -> None:
         super().__init__(f"request body exceeds {limit} bytes")
@@ -94,6 +120,23 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _mismatch(_: Request, exc: ModelMismatch) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=409)
 
+    @app.exception_handler(Unauthorized)
+    async def _unauthorized(_: Request, exc: Unauthorized) -> JSONResponse:
+        challenge = 'Bearer realm="storyline"'
+        if exc.invalid_token:
+            challenge += ', error="invalid_token"'
+        headers = {"WWW-Authenticate": challenge}
+        return JSONResponse({"detail": exc.detail}, status_code=401, headers=headers)
+
+    @app.exception_handler(Forbidden)
+    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"detail": exc.detail}, status_code=403)
+
+    @app.exception_handler(RateLimited)
+    async def _rate_limited(_: Request, exc: RateLimited) -> JSONResponse:
+        headers = {"Retry-After": str(exc.retry_after)}
+        return JSONResponse({"detail": exc.detail}, status_code=429, headers=headers)
+
     @app.exception_handler(PayloadTooLarge)
     async def _too_large(_: Request, exc: PayloadTooLarge) -> JSONResponse:
         return JSONResponse({"detail": str(exc)}, status_code=413)
@@ -106,7 +149,8 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # The traceback goes to the log under an id the client can quote; the
         # answer keeps the API's shape and says nothing of the internals.
-        request_id = uuid.uuid4().hex
+        # The id RequestLog gave this request (it is outside this handler), else a new one.
+        request_id = getattr(request.state, "request_id", None) or uuid.uuid4().hex
         log.error(
             "request %s %s %s failed",
             request_id,

@@ -13,9 +13,10 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from app.api import articles, changes, health, outlets, search, storylines
+from app.api import articles, changes, health, keys, metrics, outlets, search, storylines
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
+from app.middleware import install_middleware
 from app.schemas import ArticleIn
 from app.server import CLOSE_SECONDS
 from app.state import ServiceState
@@ -51,12 +52,15 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     )
     stopping = app.state.stopping = threading.Event()  # set by app.server on SIGTERM
     install_error_handlers(app)
+    install_middleware(app, settings)
     app.include_router(articles.router)
     app.include_router(storylines.router)
     app.include_router(changes.router)
     app.include_router(health.router)
     app.include_router(outlets.router)
     app.include_router(search.router)
+    app.include_router(keys.router)
+    app.include_router(metrics.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -315,3 +315,36 @@ class ArticleRevision(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     storyline_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class ApiKey(Base):
+    """A client's API key: only its SHA-256 is stored, with its scopes.
+
+    ``scopes`` is a space-separated subset of ``read ingest admin``; ``admin``
+    implies the others. A revoked key stays (its name stays taken) so the
+    audit trail of names and times is kept.
+    """
+
+    __tablename__ = "api_key"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    scopes: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class QuotaBucket(Base):
+    """A per-key rate limit shared by every process on PostgreSQL (GCRA).
+
+    ``tat`` is the bucket's theoretical arrival time in seconds since the
+    epoch (database clock): a request of cost ``n`` passes when
+    ``max(tat, now) + n * interval - now <= burst * interval``.
+    """
+
+    __tablename__ = "quota_bucket"
+
+    subject: Mapped[str] = mapped_column(String(160), primary_key=True)
+    tat: Mapped[float] = mapped_column(Float)

@@ -41,5 +41,12 @@ class StorylineServer(uvicorn.Server):
 
 def serve(app: FastAPI, host: str, port: int) -> None:
     """Serve ``app`` until SIGTERM or SIGINT; returns once it has stopped."""
-    config = uvicorn.Config(app, host=host, port=port, timeout_graceful_shutdown=GRACE_SECONDS)
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        timeout_graceful_shutdown=GRACE_SECONDS,
+        log_config=None,  # uvicorn's records go through the service's handler (app.logs)
+        access_log=False,  # each request is logged once, by app.middleware.RequestLog
+    )
     StorylineServer(config, stopping_event(app)).run()

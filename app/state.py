@@ -13,14 +13,20 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from pydantic import SecretStr
+
 from app.config import Settings
 from app.db import Database
+from app.metrics import TimedEmbedder, mark_process_dead
 from app.process import embed_threads
 from app.services import space
 from app.services.grouping import GroupingConfig, GroupingRuntime
 from app.services.ingest import Ingestor, LeasePolicy
+from app.services.keys import KeyRing, first_admin_key
 from app.services.labeller import Labeller
 from app.services.periodic import PeriodicJob
+from app.services.quota import Quotas, make_quotas
+from app.services.readiness import Readiness
 from app.services.search import CentroidIndex
 from app.services.worker import Worker
 from embeddings.protocol import Embedder
@@ -65,6 +71,9 @@ class ServiceState:
     centroids: CentroidIndex
     labeller: Labeller
     reembedder: space.Reembedder
+    keys: KeyRing
+    quotas: Quotas
+    readiness: Readiness
     worker: Worker | None = None
     jobs: list[PeriodicJob] = field(default_factory=list)  # background threads of serve
     # Synchronous POSTs waiting for the model; beyond the limit they get a 503.
@@ -99,6 +108,7 @@ class ServiceState:
         worker = worker or WorkerConfig()
         if embedder is None:
             embedder = make_embedder(settings, model_call)
+        embedder = TimedEmbedder(embedder)  # model time per text, for /metrics
         runtime = GroupingRuntime(grouping, embedder.model_name)
         with db.session() as session:
             space.adopt(session, embedder.model_name, embedder.dimension, datetime.now(UTC))
@@ -118,8 +128,15 @@ class ServiceState:
             CentroidIndex(),
             Labeller(db, runtime),
             space.Reembedder(db, ingestor, runtime),
+            KeyRing(db),
+            make_quotas(db.engine),
+            # Nothing grouped for two leases while articles wait: no worker is alive.
+            Readiness(db, embedder, stall_seconds=max(60.0, 2 * settings.lease_seconds)),
             waiting=threading.BoundedSemaphore(MAX_WAITING_REQUESTS),
         )
+        if serve:
+            with db.session() as session:
+                first_admin_key(session, _secret(settings.admin_key), Path(settings.admin_key_file))
         if serve and settings.in_process_worker:
             # Synchronous ingest runs the worker's steps inline; its worker only
             # finishes what a request left behind (a process killed mid-request:
@@ -163,6 +180,11 @@ class ServiceState:
         if self.worker is not None:
             self.worker.stop(max(0.0, deadline - time.monotonic()))
         self.db.dispose()
+        mark_process_dead()
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return (value.get_secret_value() or None) if value is not None else None
 
 
 def discovery_job(db: Database, runtime: GroupingRuntime, interval: float) -> PeriodicJob:

@@ -62,6 +62,10 @@ from embeddings.text import embedding_text
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# Registered as the admin key of each scratch database; the POSTs send it.
+BENCH_KEY = "sl_benchmark-admin-key-0123456789abcdef"
+AUTH = {"Authorization": f"Bearer {BENCH_KEY}"}
+
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -125,6 +129,7 @@ def service(
         "STORYLINE_EMBEDDING_BACKEND": backend,
         # The worker processes of this host, so each takes its share of the cores.
         "STORYLINE_WORKER_PROCESSES": str(max(workers, 1)),
+        "STORYLINE_ADMIN_KEY": BENCH_KEY,
         **(extra_env or {}),
     }
     run = [sys.executable, "-m", "app.cli"]
@@ -185,7 +190,7 @@ def post_all(base: str, batches: list[list[dict[str, Any]]], clients: int) -> li
     queue = list(reversed(batches))
 
     def client() -> None:
-        with httpx.Client(base_url=base, timeout=120) as http:
+        with httpx.Client(base_url=base, timeout=120, headers=AUTH) as http:
             while True:
                 with lock:
                     if not queue:

@@ -28,6 +28,7 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 from numpy.typing import NDArray
+from pydantic import SecretStr
 from sqlalchemy import Engine, insert, text
 
 from app.config import Settings
@@ -37,6 +38,9 @@ from app.models import Article, ChangeKind, Outlet, Storyline, StorylineChange, 
 
 DIM = 384
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
+
+# Registered as the admin key of each scratch database; the reads send it.
+BENCH_KEY = SecretStr("sl_benchmark-admin-key-0123456789abcdef")
 
 
 class StubEmbedder:
@@ -265,8 +269,9 @@ def main() -> None:
             assert (built == sizes).all(), "sizes must not depend on the store"
             print(f"{kind}: built {args.articles} articles in {time.perf_counter() - t0:.1f} s")
             engine.dispose()
-            settings = Settings(database_url=url, migrate_on_start=False)
-            with TestClient(create_app(settings, StubEmbedder())) as client:
+            settings = Settings(database_url=url, migrate_on_start=False, admin_key=BENCH_KEY)
+            auth = {"Authorization": f"Bearer {BENCH_KEY.get_secret_value()}"}
+            with TestClient(create_app(settings, StubEmbedder()), headers=auth) as client:
                 for name, paths in endpoints.items():
                     results[(name, kind)] = measure(client, paths)
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,15 @@ from embeddings.sentence import SentenceTransformerEmbedder
 os.environ.setdefault("STORYLINE_DISCOVERY_INTERVAL_SECONDS", "0")
 # Likewise labels: tests that assert them run the labeller (state.labeller.run()).
 os.environ.setdefault("STORYLINE_LABEL_INTERVAL_SECONDS", "0")
+
+# Every test server registers this admin key on its empty database (STORYLINE_ADMIN_KEY),
+# and the `client` fixture sends it; `mint_key` makes narrower ones.
+TEST_ADMIN_KEY = "sl_test-admin-key-for-the-suite-0123456789"
+os.environ.setdefault("STORYLINE_ADMIN_KEY", TEST_ADMIN_KEY)
+# Quotas are off except in the tests of quotas.
+os.environ.setdefault("STORYLINE_QUOTA_READS_PER_SECOND", "0")
+os.environ.setdefault("STORYLINE_QUOTA_ARTICLES_PER_MINUTE", "0")
+ADMIN_HEADERS = {"Authorization": f"Bearer {TEST_ADMIN_KEY}"}
 
 ROOT = Path(__file__).resolve().parents[1]
 SHARED = ROOT.parent / "shared"
@@ -129,8 +139,16 @@ def settings(database_url: str) -> Settings:
 
 @pytest.fixture
 def client(settings: Settings, embedder: Embedder) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, embedder)) as test_client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as test_client:
         yield test_client
+
+
+def mint_key(client: TestClient, *scopes: str, name: str | None = None) -> dict[str, str]:
+    """Headers carrying a new key with ``scopes``, created through the admin API."""
+    name = name or f"key-{uuid.uuid4().hex[:8]}"
+    made = client.post("/keys", json={"name": name, "scopes": list(scopes)}, headers=ADMIN_HEADERS)
+    assert made.status_code == 201, made.text
+    return {"Authorization": f"Bearer {made.json()['key']}"}
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

@@ -7,16 +7,19 @@ from datetime import UTC, datetime, timedelta
 from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from app.api.auth import AUTH_RESPONSES, IngestKey, ReadAccess
 from app.api.body import read_json
 from app.api.deps import SessionDep, SettingsDep, StateDep
+from app.api.limits import charge_articles
 from app.config import Settings
-from app.errors import Overloaded
+from app.errors import InvalidInput, Overloaded
+from app.metrics import ARTICLES
 from app.schemas import ArticleIn, ArticleOut, ArticleRevisions, IngestResponse, IngestResult
 from app.services import queries
 from app.services.prepare import Limits, parse_payload
 from app.state import MAX_WAITING_REQUESTS
 
-router = APIRouter(prefix="/articles", tags=["articles"])
+router = APIRouter(prefix="/articles", tags=["articles"], responses=AUTH_RESPONSES)
 
 _BODY_SCHEMA = {
     "required": True,
@@ -50,7 +53,7 @@ _BODY_SCHEMA = {
     },
 )
 async def post_articles(
-    request: Request, response: Response, settings: SettingsDep, state: StateDep
+    request: Request, response: Response, settings: SettingsDep, state: StateDep, key: IngestKey
 ) -> IngestResponse:
     """Store one article (an object) or a batch (a list), each joined to a storyline.
 
@@ -70,7 +73,12 @@ async def post_articles(
     payload = await read_json(request, settings.max_request_bytes, settings.max_json_depth)
     now = datetime.now(UTC)
     limits = _limits(settings)
-    articles = await run_in_threadpool(parse_payload, payload, limits, now)
+    try:
+        articles = await run_in_threadpool(parse_payload, payload, limits, now)
+    except InvalidInput:
+        ARTICLES.labels("refused").inc(len(payload) if isinstance(payload, list) else 1)
+        raise
+    await charge_articles(state, key, len(articles))
     if settings.async_ingest:
         backlog = await run_in_threadpool(state.ingestor.backlog)
         if backlog >= settings.max_backlog:
@@ -89,6 +97,8 @@ async def post_articles(
         finally:
             state.waiting.release()
         created_status = 201
+    for s in stored:
+        ARTICLES.labels(_OUTCOME_LABEL[s.outcome]).inc()
     changed = any(s.outcome != "unchanged" for s in stored)
     response.status_code = created_status if changed else 200
     return IngestResponse(
@@ -107,16 +117,27 @@ async def post_articles(
     )
 
 
-@router.get("/{article_id}", response_model=ArticleOut, responses={404: {}})
+@router.get(
+    "/{article_id}", response_model=ArticleOut, responses={404: {}}, dependencies=[ReadAccess]
+)
 def get_article(article_id: int, session: SessionDep) -> ArticleOut:
     """One stored article with its storyline."""
     return queries.get_article(session, article_id)
 
 
-@router.get("/{article_id}/revisions", response_model=ArticleRevisions, responses={404: {}})
+@router.get(
+    "/{article_id}/revisions",
+    response_model=ArticleRevisions,
+    responses={404: {}},
+    dependencies=[ReadAccess],
+)
 def get_article_revisions(article_id: int, session: SessionDep) -> ArticleRevisions:
     """The earlier versions of an article that re-posts replaced, oldest first."""
     return queries.article_revisions(session, article_id)
+
+
+# Ingest outcomes as /metrics counts them (storyline_articles_total{outcome}).
+_OUTCOME_LABEL = {"created": "accepted", "revised": "revised", "unchanged": "duplicate"}
 
 
 def _retry_after(backlog: int) -> int:

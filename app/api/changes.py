@@ -13,15 +13,19 @@ from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
+from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import SessionDep, StateDep
 from app.db import Database
 from app.errors import InvalidInput, input_error
+from app.metrics import SSE_CLIENTS
 from app.models import StorylineChange
 from app.schemas import ChangeOut, ChangePage
 from app.server import stopping_event
 from app.services.changes import list_changes
 
-router = APIRouter(prefix="/changes", tags=["changes"])
+router = APIRouter(
+    prefix="/changes", tags=["changes"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 _POLL_SECONDS = 0.5
 _HEARTBEAT_SECONDS = 15.0
@@ -70,7 +74,7 @@ async def stream_changes(
             msg = f"Last-Event-ID must be a change seq: a non-negative integer up to {MAX_SEQ}"
             raise InvalidInput([input_error(("header", "last-event-id"), msg, "int_parsing")])
         start = int(resume)
-    events = _events(request, state.db, start, max_events, stopping_event(request.app))
+    events = _counted(_events(request, state.db, start, max_events, stopping_event(request.app)))
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
@@ -102,6 +106,16 @@ async def _events(
             quiet_since = time.monotonic()
             yield ": keep-alive\n\n"
         await asyncio.sleep(_POLL_SECONDS)
+
+
+async def _counted(events: AsyncIterator[str]) -> AsyncIterator[str]:
+    """``events``, with the stream counted in the SSE clients gauge while it is open."""
+    SSE_CLIENTS.inc()
+    try:
+        async for event in events:
+            yield event
+    finally:
+        SSE_CLIENTS.dec()
 
 
 def _fetch(db: Database, since: int) -> list[StorylineChange]:

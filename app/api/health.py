@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 from sqlalchemy import func, select
+from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep, StateDep
 from app.models import Article, ArticleStatus
 from app.schemas import Health, VectorsOut
+from app.schemas_access import Liveness, Readiness
 from app.services.space import progress
 
 router = APIRouter(tags=["health"])
@@ -28,3 +30,22 @@ def health(session: SessionDep, state: StateDep) -> Health:
         articles={status.value: by_status.get(status, 0) for status in ArticleStatus},
         vectors=VectorsOut(**asdict(progress(session, state.embedder.model_name))),
     )
+
+
+@router.get("/health/live", response_model=Liveness)
+async def live() -> Liveness:
+    """The process is up and answering (no I/O): restart it only when this fails."""
+    return Liveness(status="ok")
+
+
+@router.get(
+    "/health/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready; `checks` says why."}},
+)
+async def ready(response: Response, state: StateDep) -> Readiness:
+    """Database reachable, model loaded, migrations current, queue moving; else 503."""
+    checks = await run_in_threadpool(state.readiness.check)
+    ok = all(v == "ok" for v in checks.values())
+    response.status_code = 200 if ok else 503
+    return Readiness(status="ready" if ok else "not ready", checks=checks)

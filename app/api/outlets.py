@@ -6,12 +6,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import SessionDep
 from app.schemas_spread import OutletDetail, OutletPage
 from app.services import outlets
 from app.services.outlets import OutletSort
 
-router = APIRouter(prefix="/outlets", tags=["outlets"])
+router = APIRouter(
+    prefix="/outlets", tags=["outlets"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 
 @router.get("", response_model=OutletPage)

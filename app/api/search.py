@@ -7,13 +7,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 
+from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import SessionDep, StateDep
 from app.models import Storyline
 from app.schemas import SearchHit, SearchResult, StorableText
 from app.services import queries
 from app.services.search import search
 
-router = APIRouter(prefix="/search", tags=["search"])
+router = APIRouter(
+    prefix="/search", tags=["search"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 
 @router.get("", response_model=SearchResult)

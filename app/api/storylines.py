@@ -6,6 +6,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
+from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import SessionDep
 from app.api.etag import not_modified, storyline_etag
 from app.models import StorylineStatus
@@ -15,7 +16,9 @@ from app.services.cursor import MAX_INT32
 from app.services.prepare import normalize_outlet
 from app.services.queries import StorylineFilter, StorylineSort
 
-router = APIRouter(prefix="/storylines", tags=["storylines"])
+router = APIRouter(
+    prefix="/storylines", tags=["storylines"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
+)
 
 Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Cursor = Annotated[

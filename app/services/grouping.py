@@ -10,6 +10,7 @@ every process's grouper holds the same state a single process would.
 from __future__ import annotations
 
 import threading
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from app.db import Database, lock_writes, try_lock_writes
 from app.errors import ModelMismatch
+from app.metrics import observe_grouping
 from app.models import (
     Article,
     ArticleStatus,
@@ -113,8 +115,10 @@ class GroupingRuntime:
                     if not rows:
                         session.commit()
                         return {}
+                    started = time.perf_counter()
                     placed = PlacementBatch(self, session, len(rows), now).run(rows)
                     session.commit()
+                    observe_grouping(len(rows), time.perf_counter() - started)
                     return placed
                 except ModelMismatch:
                     session.rollback()

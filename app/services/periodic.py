@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from collections.abc import Callable
+
+from app.metrics import JOB_RUNS, JOB_SECONDS
 
 log = logging.getLogger(__name__)
 
@@ -31,8 +34,13 @@ class PeriodicJob:
 
     def _loop(self) -> None:
         while not self.stop_event.wait(self.interval):
+            started = time.perf_counter()
             try:
-                if self.due():
-                    self.run()
+                if not self.due():
+                    continue
+                self.run()
+                JOB_RUNS.labels(self.name, "ok").inc()
             except Exception:  # a failed run must not end the thread; the next one retries
                 log.exception("%s run failed", self.name)
+                JOB_RUNS.labels(self.name, "failed").inc()
+            JOB_SECONDS.labels(self.name).observe(time.perf_counter() - started)

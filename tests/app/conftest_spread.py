@@ -20,7 +20,7 @@ from app.db import scratch_database
 from app.main import create_app
 from embeddings.cache import CachedEmbedder
 from embeddings.protocol import Embedder
-from tests.conftest import POSTGRES_URL, as_payload, require_postgres, shared_rows
+from tests.conftest import ADMIN_HEADERS, POSTGRES_URL, as_payload, require_postgres, shared_rows
 
 BACKENDS = ["sqlite", "postgresql"]
 
@@ -71,7 +71,9 @@ def module_client(
     directory = tmp_path_factory.mktemp(str(request.param))
     with (
         database(str(request.param), directory, postgres_problem) as url,
-        TestClient(create_app(Settings(database_url=url), embedder)) as client,
+        TestClient(
+            create_app(Settings(database_url=url), embedder), headers=ADMIN_HEADERS
+        ) as client,
     ):
         yield client
 

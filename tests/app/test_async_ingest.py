@@ -26,7 +26,7 @@ from app.services.prepare import Limits, parse_payload
 from app.services.worker import Worker
 from app.state import ServiceState, WorkerConfig
 from embeddings.protocol import Embedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -54,7 +54,7 @@ def test_post_answers_202_and_the_worker_groups_the_seeds(
     settings: Settings, embedder: Embedder
 ) -> None:
     seeds = [as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
-    with TestClient(create_app(_async(settings), embedder)) as client:
+    with TestClient(create_app(_async(settings), embedder), headers=ADMIN_HEADERS) as client:
         response = client.post("/articles", json=seeds)
         assert response.status_code == 202
         accepted = response.json()["articles"]
@@ -73,7 +73,7 @@ def test_backlog_over_the_limit_gets_503_with_retry_after(
 ) -> None:
     quiet = _async(settings, in_process_worker=False, max_backlog=2)
     rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:3]]
-    with TestClient(create_app(quiet, embedder)) as client:
+    with TestClient(create_app(quiet, embedder), headers=ADMIN_HEADERS) as client:
         assert client.post("/articles", json=rows[:2]).status_code == 202
         refused = client.post("/articles", json=rows[2])
         assert refused.status_code == 503
@@ -208,7 +208,7 @@ def test_parallel_posts_bringing_the_same_new_outlets_all_succeed(
         barrier.wait()
         statuses.append(client.post("/articles", json=batch).status_code)
 
-    with TestClient(create_app(quiet, embedder)) as client:
+    with TestClient(create_app(quiet, embedder), headers=ADMIN_HEADERS) as client:
         threads = [threading.Thread(target=post, args=(client, n)) for n in range(8)]
         for t in threads:
             t.start()

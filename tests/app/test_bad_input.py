@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 from app.config import Settings
 from app.main import create_app
 from embeddings.protocol import Embedder
+from tests.conftest import ADMIN_HEADERS
 
 GOOD = {
     "outlet": "example.org",
@@ -26,7 +27,7 @@ def strict_client(database_url: str, embedder: Embedder) -> Iterator[TestClient]
     settings = Settings(
         database_url=database_url, batch_limit=3, max_body_bytes=1000, max_request_bytes=50_000
     )
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as client:
         yield client
 
 

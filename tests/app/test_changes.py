@@ -12,7 +12,7 @@ from app.main import create_app
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
 from embeddings.protocol import Embedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 
 def _seed_payloads() -> list[dict[str, object]]:
@@ -96,7 +96,7 @@ def test_parallel_writers_leave_no_gap_or_repeat_for_a_polling_reader(
             if finished and not page["changes"]:
                 return
 
-    with TestClient(create_app(settings, embedder)) as reader_client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as reader_client:
         reader = threading.Thread(target=read, args=(reader_client,))
         threads = [
             threading.Thread(target=write, args=w) for w in zip(writers, halves, strict=True)

@@ -15,6 +15,7 @@ from app.api.deps import get_session
 from app.config import Settings
 from app.main import create_app
 from embeddings.protocol import Embedder
+from tests.conftest import ADMIN_HEADERS
 
 GOOD: dict[str, Any] = {
     "outlet": "example.org",
@@ -287,7 +288,7 @@ def test_unexpected_error_answers_json_with_a_request_id(
         yield
 
     app.dependency_overrides[get_session] = broken
-    with TestClient(app, raise_server_exceptions=False) as client:
+    with TestClient(app, raise_server_exceptions=False, headers=ADMIN_HEADERS) as client:
         response = client.get("/articles/1")
     assert response.status_code == 500
     body = response.json()

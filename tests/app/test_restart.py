@@ -14,7 +14,7 @@ from app.main import create_app
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
 from embeddings.protocol import Embedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 
 def test_restart_keeps_storylines_and_assigns_into_them(
@@ -22,10 +22,10 @@ def test_restart_keeps_storylines_and_assigns_into_them(
 ) -> None:
     first, second = (as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl"))
     basil = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:6]]
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as client:
         opened = client.post("/articles", json=[first, *basil]).json()["articles"]
         before = client.get("/storylines", params={"limit": 500}).json()["items"]
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as client:
         after = client.get("/storylines", params={"limit": 500}).json()["items"]
         assert after == before
         live = [s for s in before if s["status"] == "active"]
@@ -46,7 +46,7 @@ def test_onnx_backend_exports_once_and_groups_the_seeds(tmp_path: Path) -> None:
         onnx_dir=str(tmp_path / "onnx"),
     )
     first, second = (as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl"))
-    with TestClient(create_app(settings)) as client:
+    with TestClient(create_app(settings), headers=ADMIN_HEADERS) as client:
         assert client.get("/health").json()["model"].endswith("+onnx-int8")
         a = client.post("/articles", json=first).json()["articles"][0]
         b = client.post("/articles", json=second).json()["articles"][0]

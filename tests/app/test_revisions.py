@@ -19,7 +19,7 @@ from app.models import Article
 from app.services.evaluate import evaluate_file
 from app.state import ServiceState
 from embeddings.protocol import Embedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 
 def _seeds() -> list[dict[str, Any]]:
@@ -163,7 +163,7 @@ def test_asynchronous_revisions_are_embedded_and_placed_by_the_worker(
     first, second = _seeds()
     other = _unrelated()
     config = settings.model_copy(update={"async_ingest": True})
-    with TestClient(create_app(config, embedder)) as client:
+    with TestClient(create_app(config, embedder), headers=ADMIN_HEADERS) as client:
         posted = client.post("/articles", json=[first, second, other]).json()["articles"]
         ids = [p["id"] for p in posted]
         old_title = _wait_grouped(client, ids)[1]["title"]

@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from app.db import Database
 from app.models import Article
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.model  # the served process loads the real model
@@ -64,7 +64,9 @@ def test_sigterm_ends_open_streams_and_exits_within_10_s(database_url: str, tmp_
 
     def listen() -> None:
         try:
-            with httpx.stream("GET", f"{base}/changes/stream", timeout=60) as stream:
+            with httpx.stream(
+                "GET", f"{base}/changes/stream", timeout=60, headers=ADMIN_HEADERS
+            ) as stream:
                 for line in stream.iter_lines():
                     received.append(line)
             ended["cleanly"] = True
@@ -78,7 +80,9 @@ def test_sigterm_ends_open_streams_and_exits_within_10_s(database_url: str, tmp_
         rows = [as_payload(r) for r in shared_rows("data/basil.jsonl")[:40]]
         accepted: list[int] = []
         for start in range(0, len(rows), 10):
-            response = httpx.post(f"{base}/articles", json=rows[start : start + 10], timeout=60)
+            response = httpx.post(
+                f"{base}/articles", json=rows[start : start + 10], timeout=60, headers=ADMIN_HEADERS
+            )
             assert response.status_code == 202, response.text
             accepted += [a["id"] for a in response.json()["articles"]]
         time.sleep(1.0)  # the worker is busy with the batch, the stream is open

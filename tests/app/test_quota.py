@@ -1,0 +1,132 @@
+"""Per-key quotas: 429 with Retry-After over them, one bucket per key, shared on PostgreSQL."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine
+
+from app.config import Settings
+from app.main import create_app
+from app.services.quota import MemoryQuotas, Rate, SharedQuotas
+from embeddings.sentence import SentenceTransformerEmbedder
+from tests.app.live_server import live_server
+from tests.conftest import ADMIN_HEADERS, TEST_ADMIN_KEY, mint_key
+
+
+@pytest.fixture
+def limited(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
+    """2 reads a second (bursts of 4) and 3 articles a minute, batches of at most 2."""
+    quota = settings.model_copy(
+        update={"quota_reads_per_second": 2.0, "quota_articles_per_minute": 3.0, "batch_limit": 2}
+    )
+    with TestClient(create_app(quota, embedder), headers=ADMIN_HEADERS) as client:
+        yield client
+
+
+def test_reads_over_the_quota_get_429_with_retry_after(limited: TestClient) -> None:
+    answers = [limited.get("/storylines") for _ in range(5)]
+    assert [a.status_code for a in answers[:4]] == [200] * 4  # the burst
+    refused = answers[4]
+    assert refused.status_code == 429
+    assert refused.headers["retry-after"] == "1"
+    assert refused.json() == {"detail": "the key 'admin' is over its quota of 2 reads a second"}
+    # Another key has its own bucket.
+    other = mint_key(limited, "read")
+    assert limited.get("/storylines", headers=other).status_code == 200
+    time.sleep(0.6)  # a token flows back every 0.5 s
+    assert limited.get("/storylines").status_code == 200
+
+
+def test_articles_over_the_quota_get_429_and_smaller_posts_still_fit(
+    limited: TestClient,
+) -> None:
+    def article(n: int) -> dict[str, str]:
+        return {"outlet": "a.com", "title": f"Council votes on budget item {n}", "body": "Vote."}
+
+    assert limited.post("/articles", json=[article(1), article(2)]).status_code == 201
+    refused = limited.post("/articles", json=[article(3), article(4)])
+    assert refused.status_code == 429
+    # One token left, two wanted, one flows back every 20 s (less the time spent embedding).
+    assert 10 <= int(refused.headers["retry-after"]) <= 20
+    assert "3 articles a minute (2 in this request)" in refused.json()["detail"]
+    assert limited.post("/articles", json=article(3)).status_code == 201
+    assert limited.post("/articles", json=article(4)).status_code == 429
+
+
+def test_public_reads_are_limited_per_address(
+    settings: Settings, embedder: SentenceTransformerEmbedder
+) -> None:
+    public = settings.model_copy(update={"public_reads": True, "quota_reads_per_second": 1.0})
+    with TestClient(create_app(public, embedder)) as client:
+        statuses = [client.get("/changes").status_code for _ in range(3)]
+        assert statuses == [200, 200, 429]
+        assert "this address is over" in client.get("/changes").json()["detail"]
+
+
+def test_gcra_refills_at_the_rate_and_never_past_the_burst() -> None:
+    quotas, rate = MemoryQuotas(), Rate(per_second=10.0, burst=3.0)
+    assert [quotas.take("k", rate, 1) for _ in range(3)] == [0.0, 0.0, 0.0]
+    wait = quotas.take("k", rate, 1)
+    assert 0.09 < wait <= 0.1
+    assert quotas.take("k", rate, 4) > 0  # more than the burst never passes
+    time.sleep(1.0)  # ten tokens' worth of time, but the bucket holds three
+    assert [quotas.take("k", rate, 1) for _ in range(4)][3] > 0
+
+
+def test_postgresql_buckets_are_shared_by_every_connection(
+    database_url: str, settings: Settings
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("shared buckets are PostgreSQL's")
+    from app.db import migrate
+
+    engines = [create_engine(database_url) for _ in range(2)]
+    try:
+        migrate(engines[0])
+        a, b = (SharedQuotas(e) for e in engines)
+        rate = Rate(per_second=0.01, burst=3.0)
+        taken = [q.take("key:shared", rate, 1) for q in (a, b, a, b)]
+        assert taken[:3] == [0.0, 0.0, 0.0]
+        assert 99 < taken[3] <= 100  # one token every 100 s
+        assert a.take("key:other", rate, 1) == 0.0
+    finally:
+        for engine in engines:
+            engine.dispose()
+
+
+@pytest.mark.model  # the served process loads the default (ONNX) model
+def test_two_server_processes_on_postgresql_share_one_quota(
+    database_url: str, onnx_dir: Path
+) -> None:
+    """Two `storyline serve` processes: together they let through one key's burst, not two."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("on SQLite each process keeps its own buckets")
+    env = {
+        "STORYLINE_DATABASE_URL": database_url,
+        "STORYLINE_ADMIN_KEY": TEST_ADMIN_KEY,
+        "STORYLINE_QUOTA_READS_PER_SECOND": "2",  # bursts of 4
+    }
+    with live_server(env) as first, live_server(env) as second:
+        started = time.monotonic()
+        statuses, refused_by = [], set()
+        with httpx.Client(headers=ADMIN_HEADERS, timeout=60) as http:
+            for i in range(16):
+                base = (first, second)[i % 2]
+                response = http.get(f"{base}/storylines")
+                statuses.append(response.status_code)
+                if response.status_code == 429:
+                    refused_by.add(base)
+                    assert int(response.headers["retry-after"]) >= 1
+        elapsed = time.monotonic() - started
+    passed = statuses.count(200)
+    assert set(statuses) == {200, 429}
+    # Alone, each process would have let 4 through (8 in all).
+    assert 4 <= passed <= 4 + math.ceil(2 * elapsed), (statuses, elapsed)
+    assert refused_by == {first, second}
