@@ -177,6 +177,12 @@ def eval_(
     discovery_every: Annotated[
         int, typer.Option(min=0, help="Run discovery after this many articles (0: never).")
     ] = 256,
+    drop_dates: Annotated[
+        bool, typer.Option("--drop-dates", help="Replay with published_at removed.")
+    ] = False,
+    undated_share: Annotated[
+        float, typer.Option(min=0.0, max=1.0, help="With --drop-dates: share of dates removed.")
+    ] = 1.0,
 ) -> None:
     """Replay each corpus in published order through ingest and score its storylines."""
     import json
@@ -199,13 +205,18 @@ def eval_(
     header = (
         f"{'file':<24}{'n':>6}{'B3 P':>7}{'B3 R':>7}{'B3 F1':>7}{'pair P':>8}{'pair R':>8}"
         f"{'pair F1':>8}{'AMI':>7}{'ARI':>7}{'gold':>6}{'pred':>6}{'art/s':>8}{'ms/art':>8}"
-        f"{'disc ms':>8}{'lab ms':>8}"
+        f"{'disc ms':>8}{'lab ms':>8}{'emb ms':>8}{'undated':>8}"
     )
     if not as_json:
         typer.echo(header)
     for path in files:
         report = evaluate_file(
-            path, embedder, settings, grouping=grouping, discovery_every=discovery_every
+            path,
+            embedder,
+            settings,
+            grouping=grouping,
+            discovery_every=discovery_every,
+            drop_dates=undated_share if drop_dates else 0.0,
         )
         if as_json:
             typer.echo(json.dumps(report.as_dict()))
@@ -217,6 +228,7 @@ def eval_(
             f"{r.ami:>7.3f}{r.ari:>7.3f}{r.gold_stories:>6}{r.pred_stories:>6}"
             f"{r.articles_per_s:>8.1f}{r.grouping_ms_per_article:>8.2f}"
             f"{r.discovery_ms_per_article:>8.2f}{r.labels_ms_per_article:>8.2f}"
+            f"{r.embed_ms_per_article:>8.2f}{r.undated:>8}"
         )
         if r.revised or r.unchanged:
             typer.echo(

@@ -51,6 +51,8 @@ class FileReport:
     # replayed as the service takes it, a revision or an unchanged re-post.
     revised: int
     unchanged: int
+    embed_ms_per_article: float  # the model (or the embedding cache) in the same run
+    undated: int  # articles replayed without a published_at
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -72,11 +74,14 @@ def evaluate_file(
     grouping: GroupingConfig | None = None,
     model_call: ModelCall | None = None,
     discovery_every: int = 256,
+    drop_dates: float = 0.0,
 ) -> FileReport:
     """Ingest ``path`` in published order into a throwaway SQLite database and score it.
 
     Every row needs a gold ``story``. The prediction is each article's final
-    storyline, following ``merged_into`` so later repairs count.
+    storyline, following ``merged_into`` so later repairs count. ``drop_dates``
+    is the share of articles replayed as if they carried no date (see
+    :func:`drop_dates`).
     """
     replay = replay_file(
         path,
@@ -86,6 +91,7 @@ def evaluate_file(
         grouping=grouping,
         model_call=model_call,
         discovery_every=discovery_every,
+        undated_share=drop_dates,
     )
     rows, ingestor, elapsed = replay.rows, replay.ingestor, replay.seconds
     gold = _codes([str(r.story) for r in rows])
@@ -114,6 +120,8 @@ def evaluate_file(
         labels_ms_per_article=1000 * replay.label_seconds / n,
         revised=replay.revised,
         unchanged=replay.unchanged,
+        embed_ms_per_article=1000 * ingestor.embed_seconds / n,
+        undated=sum(not r.payload.get("published_at") for r in rows),
     )
 
 
@@ -131,6 +139,24 @@ class Replay:
     label_seconds: float  # part of ``seconds`` spent by the labeller
 
 
+def drop_dates(rows: list[CorpusRow], share: float) -> list[CorpusRow]:
+    """``rows`` with ``published_at`` removed from ``share`` of them (in [0, 1]).
+
+    The rows are chosen at random with a fixed seed, so a replay is repeatable.
+    A corpus replayed this way is the same as the file with those dates blanked:
+    its undated rows then come after the dated ones, in file order (the shared
+    corpora are sorted by date, so with every date removed the stream still
+    arrives in publication order, only without saying when).
+    """
+    if not 0.0 <= share <= 1.0:
+        raise ValueError(f"share of undated articles must lie in [0, 1], got {share}")
+    drop = np.random.default_rng(0).random(len(rows)) < share
+    return [
+        replace(r, payload={**r.payload, "published_at": None}) if d else r
+        for r, d in zip(rows, drop.tolist(), strict=True)
+    ]
+
+
 def replay_file(
     path: Path,
     embedder: Embedder,
@@ -140,13 +166,16 @@ def replay_file(
     grouping: GroupingConfig | None = None,
     model_call: ModelCall | None = None,
     discovery_every: int = 256,
+    undated_share: float = 0.0,
 ) -> Replay:
     """Ingest a labelled corpus in published order into a throwaway SQLite database.
 
     Discovery runs after every ``discovery_every`` articles and once at the end, as
-    the serve process would over time (0: never).
+    the serve process would over time (0: never). ``undated_share`` of the rows
+    lose their date first (:func:`drop_dates`).
     """
-    rows = replay_order(_unique_ids([r for r in read_corpus(path) if r.payload]))
+    rows = _unique_ids([r for r in read_corpus(path) if r.payload])
+    rows = replay_order(drop_dates(rows, undated_share) if undated_share else rows)
     missing = [r.line for r in rows if r.story is None]
     if missing:
         raise ValueError(f"{path}: lines {missing[:5]} have no gold 'story'")

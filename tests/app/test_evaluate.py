@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from app.cli import cli
 from app.config import Settings
 from app.corpus import CorpusRow
-from app.services.evaluate import evaluate_file, replay_order
+from app.services.evaluate import drop_dates, evaluate_file, replay_order
 from embeddings.protocol import Embedder
 from tests.conftest import shared_rows
 
@@ -19,7 +19,7 @@ JSON_KEYS = {
     "file", "articles", "bcubed_p", "bcubed_r", "bcubed_f1", "pair_p", "pair_r", "pair_f1",
     "ami", "ari", "gold_stories", "pred_stories", "articles_per_s",
     "grouping_ms_per_article", "method_ms_per_article", "discovery_ms_per_article",
-    "labels_ms_per_article", "revised", "unchanged",
+    "labels_ms_per_article", "revised", "unchanged", "embed_ms_per_article", "undated",
 }  # fmt: skip
 
 
@@ -91,3 +91,34 @@ def test_eval_json_prints_one_object_per_file(tmp_path: Path) -> None:
     lines = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
     assert len(lines) == 2
     assert set(lines[0]) == JSON_KEYS
+
+
+def test_seed_pair_still_joins_with_its_dates_removed(tmp_path: Path, embedder: Embedder) -> None:
+    seeds = shared_rows("seeds/idlib_sept2018.jsonl")
+    report = evaluate_file(_corpus(tmp_path, seeds), embedder, Settings(), drop_dates=1.0)
+    assert report.undated == 2
+    assert (report.gold_stories, report.pred_stories) == (1, 1)
+
+
+def test_drop_dates_blanks_a_repeatable_share_and_keeps_the_rest() -> None:
+    rows = [CorpusRow(n, {"published_at": f"2020-01-{n:02d}"}, "a") for n in range(1, 29)]
+    half = drop_dates(rows, 0.5)
+    undated = [r.line for r in half if r.payload["published_at"] is None]
+    assert 7 <= len(undated) <= 21
+    assert undated == [r.line for r in drop_dates(rows, 0.5) if r.payload["published_at"] is None]
+    kept = {r.line: r.payload["published_at"] for r in half if r.line not in undated}
+    assert kept == {n: f"2020-01-{n:02d}" for n in range(1, 29) if n not in undated}
+    assert all(r.payload["published_at"] is None for r in drop_dates(rows, 1.0))
+    # The stream without dates arrives in file order, which for the corpora is date order.
+    assert [r.line for r in replay_order(drop_dates(rows, 1.0))] == list(range(1, 29))
+    with pytest.raises(ValueError, match="share"):
+        drop_dates(rows, 1.5)
+
+
+def test_eval_drop_dates_option_replays_undated(tmp_path: Path) -> None:
+    seeds = _corpus(tmp_path, shared_rows("seeds/idlib_sept2018.jsonl"))
+    args = ["eval", str(seeds), "--json", "--drop-dates", "--cache-dir", str(tmp_path / "c")]
+    result = CliRunner().invoke(cli, args)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output.splitlines()[-1])
+    assert (report["undated"], report["pred_stories"]) == (2, 1)
