@@ -21,11 +21,11 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.db import Database, exclusive_job, lock_writes
-from app.models import Article, ArticleStatus, Storyline, StorylineStatus
+from app.models import Article, ArticleStatus, Storyline, StorylineStatus, as_utc
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
 from app.services.lineage import merge_storylines, split_storyline
@@ -90,7 +90,7 @@ class Discovery:
     def _run(self, now: datetime | None) -> DiscoveryReport:
         started = time.perf_counter()
         with self.db.session() as session:
-            window, seq = self.snapshot(session)
+            window, seq = self.snapshot(session, now)
         proposals = discover(window, self.config, self.cache)
         self.seen_seq = seq
         if not proposals.splits and not proposals.merges:
@@ -104,13 +104,23 @@ class Discovery:
         log.info("discovery: %s", report)
         return report
 
-    def snapshot(self, session: Session) -> tuple[list[WindowArticle], int]:
-        """The window's articles and the highest group_seq when it was read."""
+    def snapshot(
+        self, session: Session, now: datetime | None = None
+    ) -> tuple[list[WindowArticle], int]:
+        """The window's articles and the highest group_seq when it was read.
+
+        Dated articles within ``window_days`` of the latest date;
+        undated ones received within as many days of ``now``. An undated
+        article's ingest time is no publication time, so it neither moves the
+        window nor stands in for a date: discovery compares it by content.
+        """
         seq = session.scalar(select(func.max(Article.group_seq))) or 0
-        latest = session.scalar(select(func.max(Storyline.last_published_at)))
-        if latest is None:
-            return [], seq
-        since = latest - timedelta(days=self.window_days)
+        span = timedelta(days=self.window_days)
+        latest = session.scalar(select(func.max(Article.published_at)))
+        received = (now or datetime.now(UTC)) - span
+        recent = and_(Article.published_at.is_(None), Article.ingested_at >= received)
+        if latest is not None:
+            recent = or_(recent, Article.published_at >= as_utc(latest) - span)
         # Dormant storylines count too: the window's time bound is what limits the work.
         live = select(Storyline.id).where(Storyline.status != StorylineStatus.merged)
         rows = session.execute(
@@ -125,7 +135,7 @@ class Discovery:
             .where(
                 Article.status == ArticleStatus.grouped,
                 Article.storyline_id.in_(live),
-                Article.effective_at >= since,
+                recent,
                 Article.group_seq <= seq,
             )
             .order_by(Article.group_seq.desc())

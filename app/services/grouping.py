@@ -29,6 +29,7 @@ from app.models import (
     Storyline,
     StorylineEvent,
     StorylineStatus,
+    as_utc,
 )
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
@@ -144,7 +145,8 @@ class GroupingRuntime:
         with self.lock:
             self.grouper = make_grouper(self.config)
             lock_writes(session)
-            self.stream_time = session.scalar(select(func.max(Storyline.last_published_at)))
+            latest = session.scalar(select(func.max(Article.published_at)))
+            self.stream_time = None if latest is None else as_utc(latest)
             self.synced_seq = session.scalar(select(func.max(Article.group_seq))) or 0
             self.lineage_seen = session.scalar(select(func.max(StorylineEvent.id))) or 0
             changes = ChangeRecorder()
@@ -223,7 +225,7 @@ class GroupingRuntime:
             # Skipped: placed by a process still embedding with the store's previous model.
             if self.model is None or article.embedding_model == self.model:
                 self.grouper.add(article_item(article), _storyline_of(article))
-            self.observe(article.effective_at)
+            self.observe(article.published_at)
             self.synced_seq = article.group_seq or self.synced_seq
 
     def _in_this_space(self, rows: list[Article]) -> list[Article]:
@@ -279,10 +281,18 @@ class GroupingRuntime:
             self.rebuild(session)
             return child
 
-    def observe(self, effective_at: datetime) -> None:
-        """Advance stream time, the clock that decides when storylines go dormant."""
-        if self.stream_time is None or effective_at > self.stream_time:
-            self.stream_time = effective_at
+    def observe(self, published_at: datetime | None) -> None:
+        """Advance stream time, the clock that decides when storylines go dormant.
+
+        Only dates move it: an undated article's ingest time says nothing of
+        the stream (a back-filled one would otherwise send every dated
+        storyline dormant at once, out of the grouper's reach).
+        """
+        if published_at is None:
+            return
+        published_at = as_utc(published_at)
+        if self.stream_time is None or published_at > self.stream_time:
+            self.stream_time = published_at
 
     def retire_silent(self, session: Session, changes: ChangeRecorder) -> None:
         """Mark active storylines silent for longer than the horizon as dormant."""

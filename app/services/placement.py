@@ -122,7 +122,7 @@ class PlacementBatch:
         started = time.perf_counter()
         runtime.grouper.add(item, storyline.id)
         runtime.method_seconds += time.perf_counter() - started
-        runtime.observe(row.effective_at)
+        runtime.observe(row.published_at)
         return Placement(storyline.id, is_new, 1.0 if is_new else decision.similarity)
 
     def _withdraw(self, rows: list[Article]) -> None:
