@@ -215,6 +215,12 @@ class EvidenceGrouper:
         conflict, tie = self._fact_evidence(blocks, reading.facts)
         feats[:, f["fact_conflict"]], feats[:, f["street_tie"]] = conflict, tie
         feats[:, f["log_gap_untied"]] = feats[:, f["log_gap_weak_title"]] * (1.0 - tie)
+        undated = np.isnan(table.first[rows]) if item.timestamp is not None else True
+        feats[:, f["undated"]] = undated
+        feats[:, f["undated_dense_max"]] = undated * dense_max
+        feats[:, f["undated_title_max"]] = undated * title_max
+        feats[:, f["undated_entity_max"]] = undated * entity_max
+        feats[:, f["undated_margin"]] = undated * feats[:, f["dense_margin_capped"]]
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:

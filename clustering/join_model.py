@@ -42,6 +42,14 @@ street_tie          1 when a recent member names a street ("the 4000 block of
 log_gap_untied      log_gap_weak_title x (1 - street_tie): a follow-up days later
                     (charges, a vigil) that names the same street as one
                     storyline alone is not held apart by the gap
+undated             1 when the article or the storyline carries no date, else
+                    0: the gap features then read 0, which means "unknown",
+                    not "the same day" (weight 0 so far; see benchmarks.md)
+undated_dense_max   undated x dense_max: how far content alone is trusted
+                    when time is unknown
+undated_title_max   undated x title_max
+undated_entity_max  undated x entity_max
+undated_margin      undated x dense_margin_capped
 ==================  ==========================================================
 """
 
@@ -70,6 +78,11 @@ FEATURES: tuple[str, ...] = (
     "fact_conflict",
     "street_tie",
     "log_gap_untied",
+    "undated",
+    "undated_dense_max",
+    "undated_title_max",
+    "undated_entity_max",
+    "undated_margin",
 )
 
 
@@ -119,6 +132,7 @@ DEFAULT_MODEL = JoinModel(
     weights=(
         *(0.0, 6.136, 0.0, 5.063, 0.0, 9.253, 1.73, 0.0),
         *(0.0, 0.0, 0.315, 7.746, 0.0, 0.0, -2.139, 0.0, -4.342),
+        *(0.0, 0.0, 0.0, 0.0, 0.0),
     ),
     bias=-6.716,
     threshold=0.3,
