@@ -2,6 +2,7 @@
 
 Usage (from the repository root)::
 
+    .venv/bin/pip install -e '.[peer]'   # hdbscan is not a service dependency
     .venv/bin/python -m benchmarks.recluster_hdbscan ../shared/data/basil.jsonl ...
 
 Every article of the file is clustered at once, without time (so dated and
