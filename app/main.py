@@ -13,7 +13,17 @@ from fastapi.openapi.utils import get_openapi
 from fastapi_offline import FastAPIOffline
 from starlette.concurrency import run_in_threadpool
 
-from app.api import articles, changes, health, keys, metrics, outlets, search, storylines
+from app.api import (
+    articles,
+    changes,
+    curation,
+    health,
+    keys,
+    metrics,
+    outlets,
+    search,
+    storylines,
+)
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
 from app.middleware import install_middleware
@@ -61,6 +71,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(search.router)
     app.include_router(keys.router)
     app.include_router(metrics.router)
+    app.include_router(curation.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

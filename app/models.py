@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     DateTime,
     Enum,
     Float,
@@ -19,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -144,6 +146,10 @@ class Storyline(Base):
     label_terms: Mapped[list[str] | None] = mapped_column(JSON)
     # article_count when the label was last computed; relabelling waits for growth.
     label_basis: Mapped[int] = mapped_column(Integer, default=0)
+    # An editor's decisions: a locked storyline is never split, merged or robbed of
+    # articles by discovery; a pinned label is never rebuilt until an editor clears it.
+    locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    label_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class ChangeKind(enum.StrEnum):
@@ -154,6 +160,8 @@ class ChangeKind(enum.StrEnum):
     split_off = "split"  # not "split": that would shadow str.split
     dormant = "dormant"
     revised = "revised"  # a member article's text changed (it stayed, or moved away)
+    shrank = "shrank"  # an editor moved articles out
+    edited = "edited"  # an editor locked or unlocked it
 
 
 class StorylineChange(Base):
@@ -222,7 +230,8 @@ class VectorSpace(Base):
 class LineageKind(enum.StrEnum):
     merged = "merged"
     split_off = "split"  # not "split": that would shadow str.split
-    moved = "moved"  # a revised article left ``storyline_id`` for ``other_id``
+    # Articles left ``storyline_id`` for ``other_id``: a revised article, or an editor's move.
+    moved = "moved"
 
 
 class StorylineEvent(Base):
@@ -250,6 +259,9 @@ class StorylineEvent(Base):
     other_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"), index=True)
     articles_moved: Mapped[int] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text)
+    # The articles a split or move took along (None for merges, which take all):
+    # other processes fold exactly these into their groupers instead of rebuilding.
+    article_ids: Mapped[list[int] | None] = mapped_column(JSON)
 
 
 class Article(Base):
@@ -290,6 +302,8 @@ class Article(Base):
     claimed_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     error: Mapped[str | None] = mapped_column(Text)
+    # Placed by an editor (a move, a split or a merge): discovery never moves it.
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     outlet: Mapped[Outlet] = relationship(lazy="joined")
 
@@ -348,3 +362,51 @@ class QuotaBucket(Base):
 
     subject: Mapped[str] = mapped_column(String(160), primary_key=True)
     tat: Mapped[float] = mapped_column(Float)
+
+
+class StorylineMembership(Base):
+    """Which storyline an article belonged to, and when: the history behind as-of reads.
+
+    One row per stay; ``valid_to`` is None for the current one. Written only
+    through :func:`app.services.membership.record_membership`.
+    """
+
+    __tablename__ = "storyline_membership"
+    __table_args__ = (
+        Index("ix_storyline_membership_storyline_id_valid_from", "storyline_id", "valid_from"),
+        Index("ix_storyline_membership_article_id_valid_to", "article_id", "valid_to"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    article_id: Mapped[int] = mapped_column(ForeignKey("article.id"))
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"))
+    valid_from: Mapped[datetime] = mapped_column(UTCDateTime)
+    valid_to: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class AuditEntry(Base):
+    """One editor action: who, when, what, why, and the state before and after."""
+
+    __tablename__ = "audit_entry"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(32))
+    storyline_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    other_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    article_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class StorylineSeparation(Base):
+    """Two storylines an editor set apart (a split or a move): discovery never merges them."""
+
+    __tablename__ = "storyline_separation"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"))
+    other_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"))

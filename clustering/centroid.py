@@ -68,7 +68,14 @@ class CentroidGrouper:
             self.last_[row] = ts if np.isnan(self.last_[row]) else max(self.last_[row], ts)
 
     def merge(self, source: int, target: int) -> None:
-        src, dst = self.rows_.pop(source), self.rows_[target]
+        src = self.rows_.pop(source, None)
+        if src is None:  # never held (a dormant storyline): nothing to fold
+            return
+        dst = self.rows_.get(target)
+        if dst is None:  # the target was not held: the source's row takes its key
+            self.rows_[target] = src
+            self.keys_[src] = target
+            return
         self.sums_[dst] += self.sums_[src]
         self.counts_[dst] += self.counts_[src]
         self.first_[dst] = np.fmin(self.first_[dst], self.first_[src])

@@ -26,6 +26,7 @@ from app.models import (
     Article,
     ArticleStatus,
     ChangeKind,
+    LineageKind,
     Storyline,
     StorylineEvent,
     StorylineStatus,
@@ -208,13 +209,11 @@ class GroupingRuntime:
 
     def catch_up(self, session: Session) -> None:
         """Fold in what other processes grouped; call holding the lock and the write lock."""
-        lineage = session.scalar(select(func.coalesce(func.max(StorylineEvent.id), 0))) or 0
         # While refresh() replays off the lock, the old grouper stays in use: its
         # storylines are at worst a merged one (placement follows merged_into) or a
-        # split one's parent (still live), so no rebuild under the lock meanwhile.
-        if lineage > self.lineage_seen and not self.refreshing:
-            self.rebuild(session)
-            lock_writes(session)  # rebuild committed, which released the write lock
+        # split one's parent (still live), so lineage waits for the swap meanwhile.
+        if not self.refreshing and self.follow_lineage(session):
+            lock_writes(session)  # a rebuild committed, which released the write lock
             return
         others = session.scalars(
             select(Article)
@@ -242,6 +241,28 @@ class GroupingRuntime:
                 row.embedding = row.embedding_model = row.embedding_dim = None
                 row.claimed_by = row.claimed_until = None
         return [row for row in rows if row.embedding_model == self.model]
+
+    def follow_lineage(self, session: Session) -> bool:
+        """Fold merges, splits and moves recorded since ``lineage_seen`` into the grouper.
+
+        Returns True when it had to rebuild (and so committed ``session``).
+        """
+        events = list(
+            session.scalars(
+                select(StorylineEvent)
+                .where(StorylineEvent.id > self.lineage_seen)
+                .order_by(StorylineEvent.id)
+            )
+        )
+        if not events:
+            return False
+        if any(e.kind != LineageKind.merged for e in events):
+            self.rebuild(session)
+            return True
+        for event in events:
+            self.grouper.merge(event.storyline_id, event.other_id)
+        self.lineage_seen = events[-1].id
+        return False
 
     def next_group_seq(self) -> int:
         """The grouping order of the next placement (valid only after :meth:`catch_up`)."""

@@ -69,15 +69,21 @@ def refresh_label(
 
 
 def label_due(storyline: Storyline) -> bool:
-    """True when the label was never computed or the storyline grew by half since."""
+    """True when the label was never computed or the storyline grew by half since.
+
+    Never for a label an editor set (``label_pinned``) until they clear it.
+    """
+    if storyline.label_pinned:
+        return False
     return storyline.label_basis == 0 or storyline.article_count >= storyline.label_basis * _GROWTH
 
 
 def label_due_clause() -> ColumnElement[bool]:
     """:func:`label_due` as a SQL condition on ``Storyline``, to select due storylines."""
-    return (Storyline.label_basis == 0) | (
+    due = (Storyline.label_basis == 0) | (
         Storyline.article_count >= Storyline.label_basis * _GROWTH
     )
+    return due & Storyline.label_pinned.is_(False)
 
 
 def compute_labels(

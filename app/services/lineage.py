@@ -26,6 +26,7 @@ from app.models import (
 )
 from app.services.changes import ChangeRecorder
 from app.services.labels import refresh_label
+from app.services.membership import record_membership
 
 
 def merge_storylines(
@@ -44,6 +45,8 @@ def merge_storylines(
         if source is target:
             continue
         moved = source.article_count
+        members = session.scalars(select(Article.id).where(Article.storyline_id == source.id))
+        record_membership(session, dict.fromkeys(members, target.id), now)
         session.execute(
             update(Article).where(Article.storyline_id == source.id).values(storyline_id=target.id)
         )
@@ -97,6 +100,7 @@ def split_storyline(
     child = Storyline.opened(first, parent.centroid, now, split_from=parent.id)
     session.add(child)
     session.flush()
+    record_membership(session, dict.fromkeys(moving, child.id), now)
     session.execute(update(Article).where(Article.id.in_(moving)).values(storyline_id=child.id))
     session.add(
         StorylineEvent(
@@ -106,6 +110,7 @@ def split_storyline(
             other_id=child.id,
             articles_moved=len(moving),
             reason=reason,
+            article_ids=sorted(moving),
         )
     )
     session.flush()
@@ -117,6 +122,40 @@ def split_storyline(
     refresh_label(session, child, changes)
     refresh_label(session, parent, changes)
     return child.id
+
+
+def move_articles(
+    session: Session,
+    source_id: int,
+    target_id: int,
+    article_ids: Collection[int],
+    reason: str,
+    now: datetime,
+    changes: ChangeRecorder,
+) -> None:
+    """Move some (not all) of a storyline's articles into another live storyline."""
+    source, target = _live(session, source_id), _live(session, target_id)
+    moving = set(article_ids)
+    record_membership(session, dict.fromkeys(moving, target.id), now)
+    session.execute(update(Article).where(Article.id.in_(moving)).values(storyline_id=target.id))
+    session.add(
+        StorylineEvent(
+            at=now,
+            kind=LineageKind.moved,
+            storyline_id=source.id,
+            other_id=target.id,
+            articles_moved=len(moving),
+            reason=reason,
+            article_ids=sorted(moving),
+        )
+    )
+    session.flush()
+    refresh_storyline(session, source, now)
+    refresh_storyline(session, target, now)
+    changes.note(source, ChangeKind.shrank, moved_to=target.id, reason=reason)
+    changes.note(target, ChangeKind.grew, moved_from=source.id, reason=reason)
+    refresh_label(session, source, changes)
+    refresh_label(session, target, changes)
 
 
 def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> None:

@@ -30,6 +30,7 @@ from app.models import (
 )
 from app.services.changes import ChangeRecorder
 from app.services.lineage import follow_merges, refresh_storyline
+from app.services.membership import record_membership
 from clustering import Item
 from clustering.labels import provisional_label
 
@@ -96,6 +97,9 @@ class PlacementBatch:
         for row in rows:
             _settle(row, placed[row.id], self.runtime.next_group_seq())
         self._record_moves(placed)
+        # New and revised articles alike: a revision that moved closes its old stay.
+        moves = {row.id: placed[row.id].storyline_id for row in rows}
+        record_membership(self.session, moves, self.now)
         self.runtime.retire_silent(self.session, self.changes)
         self.changes.flush(self.session, self.now)
         return placed

@@ -1,0 +1,133 @@
+"""Editors' corrections (merge, split, move, label and lock) and their audit log."""
+
+from __future__ import annotations
+
+import ipaddress
+from datetime import UTC, datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+
+from app.api.deps import SessionDep, StateDep
+from app.errors import Forbidden, InvalidInput, input_error
+from app.models import AuditEntry, Storyline, as_utc
+from app.schemas_curation import AuditOut, AuditPage, CurationOut, EditIn, MergeIn, MoveIn, SplitIn
+from app.services.curation import Curator, list_audit
+from app.services.queries import summary
+
+router = APIRouter(tags=["curation"])
+
+_REFUSALS: dict[int | str, dict[str, str]] = {
+    403: {"description": "Not allowed to curate."},
+    404: {"description": "Unknown storyline or article."},
+    409: {"description": "The state forbids it (merged away, not where claimed)."},
+}
+
+
+def editor(
+    request: Request,
+    x_editor: Annotated[
+        str | None, Header(max_length=64, description="Who is editing (recorded in the audit).")
+    ] = None,
+) -> str:
+    """The editor's name for the audit log; curation is open to loopback clients only."""
+    host = request.client.host if request.client else ""
+    try:
+        loopback = ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback:
+        raise Forbidden("curation is open only to clients on this host (loopback)")
+    return f"loopback:{x_editor}" if x_editor else "loopback"
+
+
+EditorDep = Annotated[str, Depends(editor)]
+
+
+@router.post("/storylines/{storyline_id}/merge", response_model=CurationOut, responses=_REFUSALS)
+def merge(
+    storyline_id: int, body: MergeIn, state: StateDep, session: SessionDep, who: EditorDep
+) -> CurationOut:
+    """Merge this storyline and `into`; the older id survives, the other answers `merged`."""
+    entry, survivor = Curator(state.runtime).merge(
+        session, storyline_id, body.into, body.reason, who, datetime.now(UTC)
+    )
+    return _result(session, entry, survivor)
+
+
+@router.post("/storylines/{storyline_id}/split", response_model=CurationOut, responses=_REFUSALS)
+def split(
+    storyline_id: int, body: SplitIn, state: StateDep, session: SessionDep, who: EditorDep
+) -> CurationOut:
+    """Split the listed articles off into a new storyline with `split_from`."""
+    entry, child = Curator(state.runtime).split(
+        session, storyline_id, body.article_ids, body.reason, who, datetime.now(UTC)
+    )
+    return _result(session, entry, child)
+
+
+@router.post("/articles/{article_id}/move", response_model=CurationOut, responses=_REFUSALS)
+def move(
+    article_id: int, body: MoveIn, state: StateDep, session: SessionDep, who: EditorDep
+) -> CurationOut:
+    """Move an article to another storyline, or (`storyline_id: null`) to a new one."""
+    entry, destination = Curator(state.runtime).move(
+        session, article_id, body.storyline_id, body.reason, who, datetime.now(UTC)
+    )
+    return _result(session, entry, destination)
+
+
+@router.patch("/storylines/{storyline_id}", response_model=CurationOut, responses=_REFUSALS)
+def edit(
+    storyline_id: int, body: EditIn, state: StateDep, session: SessionDep, who: EditorDep
+) -> CurationOut:
+    """Set a label (kept until cleared with null) and lock or unlock the storyline."""
+    sent = body.model_fields_set & {"label", "locked"}
+    if not sent or ("locked" in sent and body.locked is None):
+        msg = "send `label` (a text, or null to clear) and/or `locked` (true or false)"
+        raise InvalidInput([input_error(("body",), msg, "value_error")])
+    curator = Curator(state.runtime)
+    now = datetime.now(UTC)
+    if "label" in sent:
+        entry, kept = curator.edit(
+            session, storyline_id, body.reason, who, now, label=body.label, locked=body.locked
+        )
+    else:
+        entry, kept = curator.edit(session, storyline_id, body.reason, who, now, locked=body.locked)
+    return _result(session, entry, kept)
+
+
+@router.get("/audit", response_model=AuditPage)
+def get_audit(
+    session: SessionDep,
+    since: Annotated[datetime | None, Query(description="Entries at or after this time.")] = None,
+    storyline_id: Annotated[
+        int | None, Query(ge=1, description="Only entries naming this storyline.")
+    ] = None,
+    after: Annotated[int, Query(ge=0, description="`next_after` of the previous page.")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> AuditPage:
+    """Editors' actions, oldest first: who, when, what, why, and the state before and after."""
+    rows = list_audit(session, as_utc(since) if since else None, storyline_id, after, limit)
+    return AuditPage(entries=[_audit(r) for r in rows], next_after=rows[-1].id if rows else after)
+
+
+def _result(session: SessionDep, entry: AuditEntry, storyline_id: int) -> CurationOut:
+    row = session.get(Storyline, storyline_id)
+    assert row is not None  # the action just kept or made it
+    return CurationOut(audit=_audit(entry), storyline=summary(row))
+
+
+def _audit(row: AuditEntry) -> AuditOut:
+    return AuditOut(
+        id=row.id,
+        at=row.at,
+        actor=row.actor,
+        action=row.action,
+        storyline_id=row.storyline_id,
+        other_id=row.other_id,
+        article_id=row.article_id,
+        reason=row.reason,
+        before=row.before,
+        after=row.after,
+    )
