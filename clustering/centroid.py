@@ -82,6 +82,21 @@ class CentroidGrouper:
         self.last_[dst] = np.fmax(self.last_[dst], self.last_[src])
         self.alive_[src] = False
 
+    def detach(self, item: Item, storyline: int) -> None:
+        row = self.rows_.get(storyline)
+        if row is None:
+            return
+        if self.counts_[row] <= 1:
+            del self.rows_[storyline]
+            self.alive_[row] = False
+            return
+        # The span stays as it was: a slightly wider window, never a missed candidate.
+        self.sums_[row] -= item.vector
+        self.counts_[row] -= 1
+
+    def attach(self, item: Item, storyline: int) -> None:
+        self.add(item, storyline)  # this method keeps no stream-wide statistics
+
     def _new_row(self, storyline: int, dim: int) -> int:
         row = len(self.keys_)
         if row >= self.sums_.shape[0]:

@@ -149,6 +149,38 @@ class EvidenceGrouper:
             self.boilerplate_.observe_keys(keys, item.timestamp)
         self._housekeeping()
 
+    def detach(self, item: Item, storyline: int) -> None:
+        if self.table_ is None:
+            return
+        dropped = self.table_.detach(storyline, self._known_member(item))
+        self.postings_.remove(storyline, dropped.tolist())
+
+    def attach(self, item: Item, storyline: int) -> None:
+        if self.table_ is None:
+            self.table_ = StorylineTable(item.vector.shape[0], self.max_members)
+        member = self._known_member(item)
+        self.table_.add(storyline, member, item.timestamp, self.clock_)
+        self.postings_.add(storyline, member.term_ids.tolist())
+
+    def _known_member(self, item: Item) -> Member:
+        """``item`` as a member, with the terms the vocabulary still knows (no counting)."""
+        reading = self._read(item)
+        ids = self.df_.lookup(reading.terms)
+        weights = np.fromiter(reading.terms.values(), dtype=np.float64, count=len(reading.terms))
+        t_ids = self.df_.lookup(reading.title_terms)
+        t_weights = np.fromiter(
+            reading.title_terms.values(), dtype=np.float64, count=len(reading.title_terms)
+        )
+        keep, t_keep = ids >= 0, t_ids >= 0
+        return Member(
+            np.asarray(item.vector, dtype=np.float32),
+            ids[keep],
+            weights[keep],
+            t_ids[t_keep],
+            t_weights[t_keep],
+            reading.facts,
+        )
+
     def merge(self, source: int, target: int) -> None:
         if self.table_ is None:
             return

@@ -64,6 +64,19 @@ class OnlineGrouper(Protocol):
         """Fold storyline ``source`` into ``target``; ``source`` stops existing."""
         ...
 
+    def detach(self, item: Item, storyline: int) -> None:
+        """Take ``item``, added earlier, out of ``storyline`` (it was moved or split off).
+
+        Stream-wide statistics (term frequencies, the clock) keep counting it;
+        only the storyline changes. A storyline left empty stops existing; an
+        unknown one (never held, or evicted) is left alone.
+        """
+        ...
+
+    def attach(self, item: Item, storyline: int) -> None:
+        """Record ``item``, counted by an earlier :meth:`add`, as a member of ``storyline``."""
+        ...
+
     def __len__(self) -> int:
         """Number of storylines the grouper currently holds."""
         ...

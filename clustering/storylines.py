@@ -194,6 +194,46 @@ class StorylineTable:
         self.blocks[dst] = None
         self._kill(src)
 
+    def detach(self, key: int, member: Member) -> I64:
+        """Take ``member`` out of storyline ``key``; returns the term ids it no longer holds.
+
+        Sums, count and lexicon lose the member's share; the published span stays
+        (a slightly wider window, never a missed candidate). A storyline left
+        empty is dropped. When the member was the last one kept for member-level
+        comparison, a stand-in built from the storyline's mean takes its place.
+        """
+        row = self.rows.get(key)
+        if row is None:
+            return np.zeros(0, dtype=np.int64)
+        lexicon = self.lexicons[row]
+        held = lexicon.term_ids
+        if self.counts[row] <= 1:
+            del self.rows[key]
+            self._kill(row)
+            return held
+        self.sums[row] -= member.vector
+        self.norms[row] = np.linalg.norm(self.sums[row])
+        self.counts[row] -= 1
+        lexicon.absorb(member.term_ids, -member.term_weights)
+        keep = lexicon.term_weights > 1e-9
+        lexicon.term_ids, lexicon.term_weights = lexicon.term_ids[keep], lexicon.term_weights[keep]
+        kept = list(self.members[row])
+        for i, m in enumerate(kept):
+            if np.array_equal(m.vector, member.vector):
+                del kept[i]
+                break
+        if not kept:
+            kept = [self._stand_in(row)]
+        self.members[row] = deque(kept, maxlen=self.max_members)
+        self.blocks[row] = None
+        return np.setdiff1d(held, lexicon.term_ids)
+
+    def _stand_in(self, row: int) -> Member:
+        """A member that is the storyline's mean: its direction and its average terms."""
+        lexicon = self.lexicons[row]
+        vector = (self.sums[row] / max(float(self.norms[row]), 1e-12)).astype(np.float32)
+        return Member(vector, lexicon.term_ids.copy(), lexicon.term_weights / self.counts[row])
+
     def evict_inactive(self, before: float) -> list[tuple[int, I64]]:
         """Drop storylines whose last addition happened at stream time < ``before``.
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from app.db import Database, exclusive_job, lock_writes
 from app.models import Article, ArticleStatus, Storyline, StorylineStatus, as_utc
 from app.services.changes import ChangeRecorder
+from app.services.decisions import editor_decisions, unpinned
 from app.services.grouping import GroupingRuntime
 from app.services.lineage import merge_storylines, split_storyline
 from clustering.discovery import (
@@ -172,15 +173,20 @@ class Discovery:
             locked = time.perf_counter()
             lock_writes(session)
             changes = ChangeRecorder()
+            decisions = editor_decisions(session)
             for split in proposals.splits:
+                parts = _free_parts(session, split)
+                if not decisions.may_split(split.storyline) or not parts:
+                    skipped += 1
+                    continue
                 if not _split_holds(session, split):
                     skipped += 1
                     continue
-                for part in split.parts:
+                for part in parts:
                     split_storyline(session, split.storyline, part, _reason(split), now, changes)
                 splits += 1
             for merge in proposals.merges:
-                if not _merge_holds(session, merge):
+                if not decisions.may_merge(merge.storylines) or not _merge_holds(session, merge):
                     skipped += 1
                     continue
                 merge_storylines(session, merge.storylines, _reason(merge), now, changes)
@@ -206,6 +212,13 @@ def _split_holds(session: Session, split: SplitProposal) -> bool:
         )
     )
     return still == len(moving) and storyline.article_count > len(moving)
+
+
+def _free_parts(session: Session, split: SplitProposal) -> list[tuple[int, ...]]:
+    """The proposal's parts less the articles an editor placed (empty parts dropped)."""
+    free = unpinned(session, [key for part in split.parts for key in part])
+    parts = [tuple(key for key in part if key in free) for part in split.parts]
+    return [part for part in parts if part]
 
 
 def _merge_holds(session: Session, merge: MergeProposal) -> bool:

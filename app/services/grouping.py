@@ -3,8 +3,9 @@
 Grouping runs one transaction at a time across every process and host (the
 global write lock). Each placement gets the next ``group_seq``; before placing
 anything a process replays, in ``group_seq`` order, what others placed since
-it last looked, and rebuilds when it sees a merge or split it did not make. So
-every process's grouper holds the same state a single process would.
+it last looked, and folds in the merges, splits and moves others made (each
+lineage event names the articles it moved, so only those storylines change in
+memory: no rebuild). So every process's grouper follows the same state.
 """
 
 from __future__ import annotations
@@ -256,11 +257,27 @@ class GroupingRuntime:
         )
         if not events:
             return False
-        if any(e.kind != LineageKind.merged for e in events):
-            self.rebuild(session)
+        if any(e.kind != LineageKind.merged and e.article_ids is None for e in events):
+            self.rebuild(session)  # recorded before events named their articles
             return True
+        moved = {i for e in events for i in e.article_ids or ()}
+        # Articles placed after synced_seq are not in the grouper yet: catch-up adds
+        # them where they are now. Those before are moved here, event by event.
+        items = {
+            a.id: article_item(a)
+            for a in session.scalars(
+                select(Article).where(Article.id.in_(moved), Article.group_seq <= self.synced_seq)
+            )
+        }
         for event in events:
-            self.grouper.merge(event.storyline_id, event.other_id)
+            if event.kind == LineageKind.merged:
+                self.grouper.merge(event.storyline_id, event.other_id)
+                continue
+            for article_id in event.article_ids or ():
+                item = items.get(article_id)
+                if item is not None:
+                    self.grouper.detach(item, event.storyline_id)
+                    self.grouper.attach(item, event.other_id)
         self.lineage_seen = events[-1].id
         return False
 
@@ -291,15 +308,15 @@ class GroupingRuntime:
         reason: str,
         now: datetime,
     ) -> int:
-        """Split articles off into a new storyline, commit, and rebuild the grouper."""
+        """Split articles off into a new storyline, commit, and move them in the grouper."""
         with self.lock:
             lock_writes(session)
+            self.catch_up(session)
             changes = ChangeRecorder()
             child = split_storyline(session, storyline_id, article_ids, reason, now, changes)
             changes.flush(session, now)
             session.commit()
-            # Groupers hold per-storyline sums, not members, so a split is a rebuild.
-            self.rebuild(session)
+            self.follow_lineage(session)
             return child
 
     def observe(self, published_at: datetime | None) -> None:

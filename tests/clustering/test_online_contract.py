@@ -98,6 +98,35 @@ def test_merge_folds_source_into_target(make: Callable[[], OnlineGrouper]) -> No
     assert g.decide(item(unit(0, 1), VOTE, T0 + 60)).storyline == 1
 
 
+def test_a_detached_article_no_longer_draws_its_copies(
+    make: Callable[[], OnlineGrouper],
+) -> None:
+    g = make()
+    fire, vote = item(unit(1, 0), FIRE, T0), item(unit(0, 1), VOTE, T0)
+    g.add(fire, 1)
+    g.add(vote, 1)  # a bad join: the vote story went into the fire storyline
+    g.detach(vote, 1)
+    g.attach(vote, 2)
+    assert len(g) == 2
+    assert g.decide(item(unit(0, 1), VOTE, T0 + 60)).storyline == 2
+    assert g.decide(item(unit(1, 0), FIRE, T0 + 60)).storyline == 1
+
+
+def test_detaching_the_only_article_drops_the_storyline(
+    make: Callable[[], OnlineGrouper],
+) -> None:
+    g = make()
+    fire = item(unit(1, 0), FIRE, T0)
+    g.add(fire, 1)
+    g.add(item(unit(0, 1), VOTE, T0), 2)
+    g.detach(fire, 1)
+    g.attach(fire, 2)
+    assert len(g) == 1
+    assert g.decide(item(unit(1, 0), FIRE, T0 + 60)).storyline != 1
+    g.detach(fire, 99)  # an unknown storyline is left alone
+    assert len(g) == 1
+
+
 def test_same_sequence_gives_same_decisions(make: Callable[[], OnlineGrouper]) -> None:
     rng = np.random.default_rng(0)
     centres = [unit(*rng.normal(size=8)) for _ in range(4)]
