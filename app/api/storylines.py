@@ -8,10 +8,10 @@ from fastapi import APIRouter, Query, Request, Response
 
 from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import SessionDep
-from app.api.etag import not_modified, storyline_etag
+from app.api.etag import as_of_etag, not_modified, not_modified_as_of, storyline_etag
 from app.models import StorylineStatus
 from app.schemas import ArticlePage, StorableText, StorylineDetail, StorylinePage, UtcDateTime
-from app.services import queries
+from app.services import asof, queries
 from app.services.cursor import MAX_INT32
 from app.services.prepare import normalize_outlet
 from app.services.queries import StorylineFilter, StorylineSort
@@ -24,11 +24,20 @@ Limit = Annotated[int, Query(ge=1, le=500, description="Page size.")]
 Cursor = Annotated[
     str | None, Query(max_length=4096, description="`next_cursor` of the previous page.")
 ]
+AsOf = Annotated[
+    UtcDateTime | None,
+    Query(
+        description="Answer as the service would have at this instant (ISO 8601, UTC when "
+        "no zone is given): membership, labels, status and counts as they were then. "
+        "Answers about a settled past instant are cacheable for ever."
+    ),
+]
 
 
 @router.get("", response_model=StorylinePage)
 def list_storylines(
     session: SessionDep,
+    response: Response,
     active_since: Annotated[
         UtcDateTime | None,
         Query(description="Storylines with an article at or after this time (years 1800-2200)."),
@@ -52,6 +61,7 @@ def list_storylines(
     ),
     limit: Limit = 50,
     cursor: Cursor = None,
+    as_of: AsOf = None,
 ) -> StorylinePage:
     """Storylines matching the filters, paginated by cursor."""
     where = StorylineFilter(
@@ -61,6 +71,11 @@ def list_storylines(
         min_outlets=min_outlets,
         status=status,
     )
+    if as_of is not None:
+        at = asof.check_instant(as_of)
+        if asof.settled(at):
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        return asof.list_storylines_at(session, at, where, sort.value, limit, cursor)
     return queries.list_storylines(session, where, sort, limit, cursor)
 
 
@@ -70,12 +85,21 @@ def list_storylines(
     responses={304: {"description": "Unchanged since the ETag sent in If-None-Match."}, 404: {}},
 )
 def get_storyline(
-    storyline_id: int, session: SessionDep, request: Request, response: Response
+    storyline_id: int,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    as_of: AsOf = None,
 ) -> StorylineDetail | Response:
     """Counts, outlets in order of first appearance, first and last article, status, lineage.
 
     Carries an ETag; send it back in If-None-Match to get a cheap 304 when unchanged.
     """
+    if as_of is not None:
+        at = asof.check_instant(as_of)
+        etag = as_of_etag(storyline_id, at)
+        cached = not_modified_as_of(request, response, etag, asof.settled(at))
+        return cached or asof.storyline_at(session, storyline_id, at)
     version = queries.storyline_version(session, storyline_id)
     cached = not_modified(request, response, storyline_etag(storyline_id, version))
     if cached is not None:
@@ -85,9 +109,20 @@ def get_storyline(
 
 @router.get("/{storyline_id}/articles", response_model=ArticlePage, responses={404: {}})
 def list_storyline_articles(
-    storyline_id: int, session: SessionDep, limit: Limit = 50, cursor: Cursor = None
-) -> ArticlePage:
+    storyline_id: int,
+    session: SessionDep,
+    request: Request,
+    response: Response,
+    limit: Limit = 50,
+    cursor: Cursor = None,
+    as_of: AsOf = None,
+) -> ArticlePage | Response:
     """The storyline's articles, oldest first."""
+    if as_of is not None:
+        at = asof.check_instant(as_of)
+        etag = as_of_etag(storyline_id, at, "articles", limit, cursor or "")
+        cached = not_modified_as_of(request, response, etag, asof.settled(at))
+        return cached or asof.storyline_articles_at(session, storyline_id, at, limit, cursor)
     return queries.list_storyline_articles(session, storyline_id, limit, cursor)
 
 
@@ -130,12 +165,18 @@ def get_timeline(
     bucket: Annotated[
         Bucket, Query(description="UTC bucket: hour, day, or week (ISO weeks, from Monday).")
     ] = Bucket.day,
+    as_of: AsOf = None,
 ) -> Timeline | Response:
     """Articles per bucket and outlet, cumulative outlets, and each outlet's first article.
 
     Buckets run from the first article's to the last article's, empty ones included.
     Carries an ETag; a matching If-None-Match gets a 304.
     """
+    if as_of is not None:
+        at = asof.check_instant(as_of)
+        etag = as_of_etag(storyline_id, at, "timeline", bucket.value)
+        cached = not_modified_as_of(request, response, etag, asof.settled(at))
+        return cached or storyline_timeline(session, storyline_id, bucket, at)
     version = queries.storyline_version(session, storyline_id)
     etag = storyline_etag(storyline_id, version, "timeline", bucket.value)
     cached = not_modified(request, response, etag)
@@ -155,12 +196,18 @@ def get_spread(
         float,
         Query(ge=0.1, le=1.0, description="Least text overlap (Jaccard) of a republish edge."),
     ] = 0.5,
+    as_of: AsOf = None,
 ) -> Spread | Response:
     """First publisher(s), outlets in adoption order with lags, follower and republish edges.
 
     Times are `published_at`, or the ingest time when an article had none (flagged).
     Carries an ETag; a matching If-None-Match gets a 304.
     """
+    if as_of is not None:
+        at = asof.check_instant(as_of)
+        etag = as_of_etag(storyline_id, at, "spread", tie_window_hours, min_jaccard)
+        cached = not_modified_as_of(request, response, etag, asof.settled(at))
+        return cached or storyline_spread(session, storyline_id, tie_window_hours, min_jaccard, at)
     version = queries.storyline_version(session, storyline_id)
     etag = storyline_etag(storyline_id, version, "spread", tie_window_hours, min_jaccard)
     cached = not_modified(request, response, etag)

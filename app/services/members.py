@@ -9,9 +9,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.errors import NotFound
-from app.models import Article, Outlet, Storyline
+from app.models import Article, Outlet, Storyline, StorylineMembership, as_utc
 from app.schemas import OutletRef
 from app.schemas_spread import ArticleRef, FirstArticle
+from app.services.membership import member_at
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,18 +55,27 @@ class Member:
 MAX_ID = 2**31 - 1
 
 
-def require_storyline(session: Session, storyline_id: int) -> None:
-    """Raise :class:`NotFound` unless the storyline exists (merged ones exist, empty)."""
-    if not 1 <= storyline_id <= MAX_ID or (
-        session.scalar(select(Storyline.id).where(Storyline.id == storyline_id)) is None
-    ):
+def require_storyline(session: Session, storyline_id: int, at: datetime | None = None) -> None:
+    """Raise :class:`NotFound` unless the storyline exists (merged ones exist, empty).
+
+    With ``at``, unless it existed already at that instant.
+    """
+    created = None
+    if 1 <= storyline_id <= MAX_ID:
+        created = session.scalar(select(Storyline.created_at).where(Storyline.id == storyline_id))
+    if created is None:
         raise NotFound(f"storyline {storyline_id} not found")
+    if at is not None and as_utc(created) > at:
+        raise NotFound(f"storyline {storyline_id} did not exist yet at {at.isoformat()}")
 
 
-def load_members(session: Session, storyline_id: int) -> list[Member]:
-    """Every member of the storyline, ordered by effective time then id (404 if unknown)."""
-    require_storyline(session, storyline_id)
-    rows = session.execute(
+def load_members(session: Session, storyline_id: int, at: datetime | None = None) -> list[Member]:
+    """Every member of the storyline, ordered by effective time then id (404 if unknown).
+
+    With ``at``, the members it had at that instant (from the membership history).
+    """
+    require_storyline(session, storyline_id, at)
+    query = (
         select(
             Article.id,
             Article.outlet_id,
@@ -74,10 +84,15 @@ def load_members(session: Session, storyline_id: int) -> list[Member]:
             Article.effective_at,
         )
         .join(Outlet, Outlet.id == Article.outlet_id)
-        .where(Article.storyline_id == storyline_id)
         .order_by(Article.effective_at, Article.id)
-    ).all()
-    return [Member(*row) for row in rows]
+    )
+    if at is None:
+        query = query.where(Article.storyline_id == storyline_id)
+    else:
+        query = query.join(StorylineMembership, StorylineMembership.article_id == Article.id).where(
+            StorylineMembership.storyline_id == storyline_id, member_at(at)
+        )
+    return [Member(*row) for row in session.execute(query).all()]
 
 
 def first_per_outlet(members: list[Member]) -> list[Member]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import ColumnElement, and_, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from app.models import StorylineMembership
@@ -59,3 +59,11 @@ def record_membership(session: Session, placed: Mapping[int, int], at: datetime)
         )
         changed += len(moving)
     return changed
+
+
+def member_at(at: datetime) -> ColumnElement[bool]:
+    """Stays of the history that cover the instant ``at`` (valid_from <= at < valid_to)."""
+    return and_(
+        StorylineMembership.valid_from <= at,
+        or_(StorylineMembership.valid_to.is_(None), StorylineMembership.valid_to > at),
+    )

@@ -183,8 +183,8 @@ def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
     return StorylineDetail(
         **summary(row).model_dump(),
         outlets=outlets,
-        first_article=_brief(first) if first else None,
-        last_article=_brief(last) if last else None,
+        first_article=brief(first) if first else None,
+        last_article=brief(last) if last else None,
         lineage=[
             LineageEvent(
                 kind=e.kind.value,
@@ -217,7 +217,7 @@ def list_storyline_articles(
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].effective_at, rows[-1].id) if more else None
-    return ArticlePage(items=[_brief(r) for r in rows], next_cursor=next_cursor)
+    return ArticlePage(items=[brief(r) for r in rows], next_cursor=next_cursor)
 
 
 def storyline_version(session: Session, storyline_id: int) -> int:
@@ -253,7 +253,7 @@ def summary(row: Storyline) -> StorylineSummary:
     )
 
 
-def _brief(row: Article) -> ArticleBrief:
+def brief(row: Article) -> ArticleBrief:
     return ArticleBrief(
         id=row.id,
         outlet=OutletRef(id=row.outlet.id, name=row.outlet.name),

@@ -34,16 +34,21 @@ _VERIFY_PER_ARTICLE = 5
 
 
 def storyline_spread(
-    session: Session, storyline_id: int, tie_window_hours: float, min_jaccard: float
+    session: Session,
+    storyline_id: int,
+    tie_window_hours: float,
+    min_jaccard: float,
+    as_of: datetime | None = None,
 ) -> Spread:
     """How the storyline spread across outlets (raises :class:`NotFound` when unknown).
 
     Outlets come in adoption order (time of their first article, then article id);
     those whose first article lies within ``tie_window_hours`` of the earliest are
     all first publishers. Times are effective times: published_at, or ingested_at
-    when the article had none (``published_at_missing``).
+    when the article had none (``published_at_missing``). With ``as_of``, the
+    storyline as it was at that instant (its members then).
     """
-    members = load_members(session, storyline_id)
+    members = load_members(session, storyline_id, as_of)
     firsts = first_per_outlet(members)
     scanned = members[:SCAN_LIMIT]
     scan = NearDuplicateScan(

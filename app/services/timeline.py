@@ -40,15 +40,18 @@ class Bucket(enum.StrEnum):
         return start - timedelta(days=start.weekday())
 
 
-def storyline_timeline(session: Session, storyline_id: int, bucket: Bucket) -> Timeline:
+def storyline_timeline(
+    session: Session, storyline_id: int, bucket: Bucket, as_of: datetime | None = None
+) -> Timeline:
     """Per-bucket, per-outlet article counts of a storyline, first to last bucket.
 
     Empty buckets are present, so ``len(buckets)`` is the span in bucket units plus
     one and the bucket counts sum to the number of member articles. Raises
     :class:`NotFound` for an unknown storyline, :class:`InvalidInput` on ``bucket``
-    when the span would need more than ``MAX_BUCKETS`` buckets.
+    when the span would need more than ``MAX_BUCKETS`` buckets. With ``as_of``,
+    the storyline as it was at that instant (its members then).
     """
-    members = load_members(session, storyline_id)
+    members = load_members(session, storyline_id, as_of)
     if not members:  # a storyline merged away keeps its id but no articles
         return Timeline(
             storyline_id=storyline_id,

@@ -1,0 +1,324 @@
+"""As-of reads: storylines as the service would have shown them at a past instant.
+
+Membership comes from the membership history (:mod:`app.services.membership`):
+an article counts at ``t`` when one of its stays covers ``t`` (valid_from <= t
+< valid_to). Label, status and ``merged_into`` come from the change feed: the
+storyline's latest entry at or before ``t``. Lineage is the events up to ``t``.
+Articles ingested after ``t`` are absent; a merge after ``t`` is not applied.
+A storyline created after ``t`` did not exist then (404).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from app.errors import InvalidInput, NotFound, input_error
+from app.models import (
+    Article,
+    ChangeKind,
+    Outlet,
+    Storyline,
+    StorylineChange,
+    StorylineEvent,
+    StorylineMembership,
+    StorylineStatus,
+    as_utc,
+    utcnow,
+)
+from app.schemas import (
+    ArticlePage,
+    LineageEvent,
+    OutletRef,
+    StorylineDetail,
+    StorylineOutlet,
+    StorylinePage,
+    StorylineSummary,
+)
+from app.services.cursor import decode_cursor, encode_cursor
+from app.services.members import MAX_ID
+from app.services.membership import member_at
+from app.services.queries import StorylineFilter, brief
+
+# Commits take a moment after their clock reading: an instant this recent may
+# still gain history, so its answer is not yet final (not cacheable for ever).
+SETTLE = timedelta(seconds=60)
+
+# Kinds that say whether a storyline was live, dormant or merged.
+_STATUS_KINDS = (
+    ChangeKind.created,
+    ChangeKind.grew,
+    ChangeKind.split_off,
+    ChangeKind.shrank,
+    ChangeKind.merged,
+    ChangeKind.dormant,
+)
+
+
+def check_instant(as_of: datetime) -> datetime:
+    """``as_of`` in UTC; a 422 when it lies in the future."""
+    at = as_utc(as_of)
+    if at > utcnow():
+        msg = f"as_of {at.isoformat()} lies in the future"
+        raise InvalidInput([input_error(("query", "as_of"), msg, "value_error")])
+    return at
+
+
+def settled(at: datetime) -> bool:
+    """True when nothing can still be recorded as happening at or before ``at``."""
+    return at <= utcnow() - SETTLE
+
+
+def members_query(storyline_id: int, at: datetime) -> Select[Article]:
+    """The storyline's member articles at ``at`` (unordered)."""
+    return (
+        select(Article)
+        .join(StorylineMembership, StorylineMembership.article_id == Article.id)
+        .where(StorylineMembership.storyline_id == storyline_id, member_at(at))
+    )
+
+
+def existing_at(session: Session, storyline_id: int, at: datetime) -> Storyline:
+    """The storyline row, if it existed at ``at`` (else :class:`NotFound`)."""
+    row = session.get(Storyline, storyline_id) if 1 <= storyline_id <= MAX_ID else None
+    if row is None:
+        raise NotFound(f"storyline {storyline_id} not found")
+    if row.created_at > at:
+        raise NotFound(f"storyline {storyline_id} did not exist yet at {at.isoformat()}")
+    return row
+
+
+def storyline_at(session: Session, storyline_id: int, at: datetime) -> StorylineDetail:
+    """``GET /storylines/{id}`` as it answered at ``at``."""
+    row = existing_at(session, storyline_id, at)
+    per_outlet = session.execute(
+        select(Outlet.id, Outlet.name, func.count(Article.id), func.min(Article.effective_at))
+        .join(Article, Article.outlet_id == Outlet.id)
+        .join(StorylineMembership, StorylineMembership.article_id == Article.id)
+        .where(StorylineMembership.storyline_id == storyline_id, member_at(at))
+        .group_by(Outlet.id, Outlet.name)
+        .order_by(func.min(Article.effective_at), Outlet.id)
+    ).all()
+    members = members_query(storyline_id, at)
+    first = session.scalars(members.order_by(Article.effective_at, Article.id).limit(1)).first()
+    last = session.scalars(
+        members.order_by(Article.effective_at.desc(), Article.id.desc()).limit(1)
+    ).first()
+    count = sum(c for _, _, c, _ in per_outlet)
+    span = (first.effective_at, last.effective_at) if first and last else None
+    events = session.scalars(
+        select(StorylineEvent)
+        .where(
+            or_(
+                StorylineEvent.storyline_id == storyline_id,
+                StorylineEvent.other_id == storyline_id,
+            ),
+            StorylineEvent.at <= at,
+        )
+        .order_by(StorylineEvent.id)
+    )
+    return StorylineDetail(
+        **_summary(session, row, at, count, len(per_outlet), span).model_dump(),
+        outlets=[
+            StorylineOutlet(
+                outlet=OutletRef(id=oid, name=name),
+                article_count=n,
+                first_published_at=as_utc(first_at),
+            )
+            for oid, name, n, first_at in per_outlet
+        ],
+        first_article=brief(first) if first else None,
+        last_article=brief(last) if last else None,
+        lineage=[
+            LineageEvent(
+                kind=e.kind.value,
+                at=e.at,
+                storyline_id=e.storyline_id,
+                other_id=e.other_id,
+                articles_moved=e.articles_moved,
+                reason=e.reason,
+            )
+            for e in events
+        ],
+    )
+
+
+def storyline_articles_at(
+    session: Session, storyline_id: int, at: datetime, limit: int, cursor: str | None
+) -> ArticlePage:
+    """``GET /storylines/{id}/articles`` as it answered at ``at``: oldest first, by keyset."""
+    existing_at(session, storyline_id, at)
+    query = members_query(storyline_id, at)
+    if cursor is not None:
+        value, last_id = decode_cursor(cursor, datetime)
+        query = query.where(
+            or_(
+                Article.effective_at > value,
+                and_(Article.effective_at == value, Article.id > last_id),
+            )
+        )
+    rows = list(session.scalars(query.order_by(Article.effective_at, Article.id).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    next_cursor = encode_cursor(rows[-1].effective_at, rows[-1].id) if more else None
+    return ArticlePage(items=[brief(r) for r in rows], next_cursor=next_cursor)
+
+
+def storylines_at(session: Session, at: datetime) -> list[StorylineSummary]:
+    """Every storyline that existed at ``at``, as its summary then (merged ones included).
+
+    One grouped read of the history for counts and spans, and one of the change
+    feed for labels and status: linear in the articles and changes up to ``at``.
+    """
+    aggregates = session.execute(
+        select(
+            StorylineMembership.storyline_id,
+            func.count(Article.id),
+            func.count(func.distinct(Article.outlet_id)),
+            func.min(Article.effective_at),
+            func.max(Article.effective_at),
+        )
+        .join(Article, Article.id == StorylineMembership.article_id)
+        .where(member_at(at))
+        .group_by(StorylineMembership.storyline_id)
+    ).all()
+    counts = {sid: (n, outlets, as_utc(lo), as_utc(hi)) for sid, n, outlets, lo, hi in aggregates}
+    rows = list(session.scalars(select(Storyline).where(Storyline.created_at <= at)))
+    latest = _latest_changes(session, [r.id for r in rows], at)
+    out = []
+    for row in rows:
+        n, outlets, lo, hi = counts.get(row.id, (0, 0, None, None))
+        span = (lo, hi) if lo is not None and hi is not None else None
+        out.append(_summarise(row, latest.get(row.id, ()), n, outlets, span))
+    return out
+
+
+def list_storylines_at(
+    session: Session,
+    at: datetime,
+    where: StorylineFilter,
+    sort_key: str,
+    limit: int,
+    cursor: str | None,
+) -> StorylinePage:
+    """``GET /storylines`` as it answered at ``at``: the same filters, order and cursor."""
+    items = storylines_at(session, at)
+    covered: set[int] | None = None
+    if where.outlet is not None:
+        covered = set(
+            session.scalars(
+                select(StorylineMembership.storyline_id)
+                .join(Article, Article.id == StorylineMembership.article_id)
+                .join(Outlet, Outlet.id == Article.outlet_id)
+                .where(Outlet.name == where.outlet, member_at(at))
+                .distinct()
+            )
+        )
+
+    def keep(s: StorylineSummary) -> bool:
+        if where.status is not None and s.status != where.status.value:
+            return False
+        if where.status is None and s.status == StorylineStatus.merged.value:
+            return False
+        if where.active_since is not None and s.last_published_at < where.active_since:
+            return False
+        if where.active_until is not None and s.first_published_at > where.active_until:
+            return False
+        if where.min_outlets is not None and s.outlet_count < where.min_outlets:
+            return False
+        return covered is None or s.id in covered
+
+    attribute = _SORT_ATTRIBUTE[sort_key]
+    chosen = sorted(
+        (s for s in items if keep(s)), key=lambda s: (getattr(s, attribute), s.id), reverse=True
+    )
+    if cursor is not None:
+        value: datetime | int
+        if sort_key == "last_activity":
+            value, last_id = decode_cursor(cursor, datetime)
+        else:
+            value, last_id = decode_cursor(cursor, int)
+        chosen = [
+            s
+            for s in chosen
+            if getattr(s, attribute) < value or (getattr(s, attribute) == value and s.id < last_id)
+        ]
+    page = chosen[:limit]
+    more = len(chosen) > limit
+    next_cursor = encode_cursor(getattr(page[-1], attribute), page[-1].id) if more else None
+    return StorylinePage(items=page, next_cursor=next_cursor)
+
+
+_SORT_ATTRIBUTE = {
+    "last_activity": "last_published_at",
+    "size": "article_count",
+    "outlets": "outlet_count",
+}
+
+
+def _summary(
+    session: Session,
+    row: Storyline,
+    at: datetime,
+    count: int,
+    outlets: int,
+    span: tuple[datetime, datetime] | None,
+) -> StorylineSummary:
+    latest = _latest_changes(session, [row.id], at).get(row.id, ())
+    return _summarise(row, latest, count, outlets, span)
+
+
+def _latest_changes(
+    session: Session, ids: list[int], at: datetime
+) -> dict[int, tuple[StorylineChange, StorylineChange | None]]:
+    """Per storyline: its latest change at or before ``at``, and its latest status change."""
+    if not ids:
+        return {}
+    known: dict[int, StorylineChange] = {}
+    status: dict[int, StorylineChange] = {}
+    for kinds, into in ((None, known), (_STATUS_KINDS, status)):
+        newest = select(
+            StorylineChange.storyline_id, func.max(StorylineChange.seq).label("seq")
+        ).where(StorylineChange.at <= at)
+        if len(ids) <= 1000:
+            newest = newest.where(StorylineChange.storyline_id.in_(ids))
+        if kinds is not None:
+            newest = newest.where(StorylineChange.kind.in_(kinds))
+        sub = newest.group_by(StorylineChange.storyline_id).subquery()
+        for change in session.scalars(
+            select(StorylineChange).join(sub, sub.c.seq == StorylineChange.seq)
+        ):
+            into[change.storyline_id] = change
+    return {sid: (change, status.get(sid)) for sid, change in known.items()}
+
+
+def _summarise(
+    row: Storyline,
+    latest: tuple[StorylineChange, StorylineChange | None] | tuple[()],
+    count: int,
+    outlets: int,
+    span: tuple[datetime, datetime] | None,
+) -> StorylineSummary:
+    change, state = latest if latest else (None, None)
+    status, merged_into = StorylineStatus.active, None
+    if state is not None and state.kind == ChangeKind.merged:
+        status = StorylineStatus.merged
+        merged_into = (state.details or {}).get("merged_into", row.merged_into)
+    elif state is not None and state.kind == ChangeKind.dormant:
+        status = StorylineStatus.dormant
+    first, last = span or (row.first_published_at, row.last_published_at)
+    return StorylineSummary(
+        id=row.id,
+        status=status.value,
+        merged_into=merged_into,
+        split_from=row.split_from,
+        label=change.label if change is not None else row.label,
+        created_at=row.created_at,
+        updated_at=change.at if change is not None else row.created_at,
+        first_published_at=first,
+        last_published_at=last,
+        article_count=count,
+        outlet_count=outlets,
+    )
