@@ -5,13 +5,23 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from app.schemas import StorylineSummary
+from app.services.json_values import text_problem
+
+
+def _storable(text: str) -> str:
+    problem = text_problem(text)
+    if problem is not None:
+        raise ValueError(problem)
+    return text
+
 
 Reason = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=2000),
+    AfterValidator(_storable),
     Field(description="Why: kept in the audit log and the lineage."),
 ]
 Id = Annotated[int, Field(ge=1)]
@@ -46,13 +56,17 @@ class EditIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: (
-        Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+        Annotated[
+            str,
+            StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+            AfterValidator(_storable),
+        ]
         | None
     ) = Field(default=None, description="Kept (no automatic relabelling) until set to null.")
     locked: bool | None = Field(
         default=None, description="Locked: discovery never splits, merges or takes from it."
     )
-    reason: str = Field(default="", max_length=2000)
+    reason: Annotated[str, AfterValidator(_storable)] = Field(default="", max_length=2000)
 
 
 class AuditOut(BaseModel):

@@ -10,9 +10,11 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 
 from app.api.deps import SessionDep, StateDep
 from app.errors import Forbidden, InvalidInput, input_error
-from app.models import AuditEntry, Storyline, as_utc
+from app.models import AuditEntry, Storyline
+from app.schemas import UtcDateTime
 from app.schemas_curation import AuditOut, AuditPage, CurationOut, EditIn, MergeIn, MoveIn, SplitIn
 from app.services.curation import Curator, list_audit
+from app.services.cursor import MAX_INT32
 from app.services.queries import summary
 
 router = APIRouter(tags=["curation"])
@@ -27,7 +29,12 @@ _REFUSALS: dict[int | str, dict[str, str]] = {
 def editor(
     request: Request,
     x_editor: Annotated[
-        str | None, Header(max_length=64, description="Who is editing (recorded in the audit).")
+        str | None,
+        Header(
+            max_length=64,
+            pattern=r"^[\w .@-]+$",
+            description="Who is editing (recorded in the audit log).",
+        ),
     ] = None,
 ) -> str:
     """The editor's name for the audit log; curation is open to loopback clients only."""
@@ -100,15 +107,19 @@ def edit(
 @router.get("/audit", response_model=AuditPage)
 def get_audit(
     session: SessionDep,
-    since: Annotated[datetime | None, Query(description="Entries at or after this time.")] = None,
-    storyline_id: Annotated[
-        int | None, Query(ge=1, description="Only entries naming this storyline.")
+    since: Annotated[
+        UtcDateTime | None, Query(description="Entries at or after this time.")
     ] = None,
-    after: Annotated[int, Query(ge=0, description="`next_after` of the previous page.")] = 0,
+    storyline_id: Annotated[
+        int | None, Query(ge=1, le=MAX_INT32, description="Only entries naming this storyline.")
+    ] = None,
+    after: Annotated[
+        int, Query(ge=0, le=MAX_INT32, description="`next_after` of the previous page.")
+    ] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> AuditPage:
     """Editors' actions, oldest first: who, when, what, why, and the state before and after."""
-    rows = list_audit(session, as_utc(since) if since else None, storyline_id, after, limit)
+    rows = list_audit(session, since, storyline_id, after, limit)
     return AuditPage(entries=[_audit(r) for r in rows], next_after=rows[-1].id if rows else after)
 
 
