@@ -17,6 +17,7 @@ from app.api import (
     articles,
     changes,
     curation,
+    exports,
     health,
     keys,
     metrics,
@@ -72,6 +73,7 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(keys.router)
     app.include_router(metrics.router)
     app.include_router(curation.router)
+    app.include_router(exports.router)
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

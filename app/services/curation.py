@@ -2,7 +2,8 @@
 
 Each action is validated against the stored state (404 for unknown ids, 409
 when the state forbids it, 422 for requests that can never work), applied in
-one transaction under the grouping lock through :mod:`app.services.lineage`
+one short transaction under the grouping lock through :mod:`app.services.lineage`
+(labels of the storylines it changed are rebuilt by the background labeller)
 (so lineage, change feed and membership history record it like any automatic
 change), written to the audit log with who, why, and the state before and
 after, and folded into this process's grouper before the lock is released.
@@ -58,7 +59,9 @@ class Curator:
         def act(changes: ChangeRecorder) -> tuple[AuditEntry, int]:
             rows = [_live(session, storyline_id), _live(session, into)]
             before = {str(r.id): snapshot(r) for r in rows}
-            survivor = merge_storylines(session, [storyline_id, into], reason, now, changes)
+            survivor = merge_storylines(
+                session, [storyline_id, into], reason, now, changes, relabel=False
+            )
             session.execute(
                 update(Article).where(Article.storyline_id == survivor).values(pinned=True)
             )
@@ -92,7 +95,7 @@ class Curator:
                 )
                 raise InvalidInput([input_error(("body", "article_ids"), msg, "value_error")])
             before = {str(parent.id): snapshot(parent)}
-            child = split_storyline(session, parent.id, moving, reason, now, changes)
+            child = split_storyline(session, parent.id, moving, reason, now, changes, relabel=False)
             _pin_and_separate(session, moving, parent.id, child, now)
             entry = _audit(session, now, actor, "split", reason, parent.id, child, None)
             entry.before = before
@@ -138,11 +141,13 @@ class Curator:
             before = {"storyline_id": source.id, str(source.id): snapshot(source)}
             if target is not None:
                 before[str(target.id)] = snapshot(target)
-                move_articles(session, source.id, target.id, [article_id], reason, now, changes)
+                move_articles(
+                    session, source.id, target.id, [article_id], reason, now, changes, False
+                )
                 destination = target.id
             else:
                 destination = split_storyline(
-                    session, source.id, [article_id], reason, now, changes
+                    session, source.id, [article_id], reason, now, changes, relabel=False
                 )
             _pin_and_separate(session, [article_id], source.id, destination, now)
             entry = _audit(session, now, actor, "move", reason, source.id, destination, article_id)

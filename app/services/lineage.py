@@ -27,6 +27,7 @@ from app.models import (
 from app.services.changes import ChangeRecorder
 from app.services.labels import refresh_label
 from app.services.membership import record_membership
+from clustering.labels import provisional_label
 
 
 def merge_storylines(
@@ -35,8 +36,13 @@ def merge_storylines(
     reason: str,
     now: datetime,
     changes: ChangeRecorder,
+    relabel: bool = True,
 ) -> int:
-    """Fold the storylines ``ids`` into the oldest of them; returns the surviving id."""
+    """Fold the storylines ``ids`` into the oldest of them; returns the surviving id.
+
+    With ``relabel`` False the survivor's label is left to the background labeller
+    (its membership changed, so it is due), keeping the transaction short.
+    """
     rows = [_live(session, i) for i in sorted(set(ids))]
     if len(rows) < 2:
         raise InvalidInput([input_error(("ids",), "a merge needs two storylines", "too_short")])
@@ -75,7 +81,8 @@ def merge_storylines(
     refresh_storyline(session, target, now)
     absorbed = sorted(r.id for r in rows if r is not target)
     changes.note(target, ChangeKind.grew, absorbed=absorbed, reason=reason)
-    refresh_label(session, target, changes)
+    if relabel:
+        refresh_label(session, target, changes)
     return target.id
 
 
@@ -86,8 +93,13 @@ def split_storyline(
     reason: str,
     now: datetime,
     changes: ChangeRecorder,
+    relabel: bool = True,
 ) -> int:
-    """Move ``article_ids`` out of a storyline into a new one; returns the new id."""
+    """Move ``article_ids`` out of a storyline into a new one; returns the new id.
+
+    With ``relabel`` False the new storyline shows its first headline until the
+    background labeller names it, and the parent keeps its label until then.
+    """
     parent = _live(session, storyline_id)
     members = set(session.scalars(select(Article.id).where(Article.storyline_id == parent.id)))
     moving = set(article_ids)
@@ -118,6 +130,15 @@ def split_storyline(
     refresh_storyline(session, child, now)
     changes.note(parent, ChangeKind.split_off, split_into=child.id, reason=reason)
     changes.note(child, ChangeKind.created, split_from=parent.id, reason=reason)
+    if not relabel:
+        title = session.scalar(
+            select(Article.title)
+            .where(Article.storyline_id == child.id)
+            .order_by(Article.effective_at, Article.id)
+            .limit(1)
+        )
+        child.label = provisional_label(title or "", first, child.last_published_at)
+        return child.id
     child.label = ""
     refresh_label(session, child, changes)
     refresh_label(session, parent, changes)
@@ -132,6 +153,7 @@ def move_articles(
     reason: str,
     now: datetime,
     changes: ChangeRecorder,
+    relabel: bool = True,
 ) -> None:
     """Move some (not all) of a storyline's articles into another live storyline."""
     source, target = _live(session, source_id), _live(session, target_id)
@@ -154,8 +176,9 @@ def move_articles(
     refresh_storyline(session, target, now)
     changes.note(source, ChangeKind.shrank, moved_to=target.id, reason=reason)
     changes.note(target, ChangeKind.grew, moved_from=source.id, reason=reason)
-    refresh_label(session, source, changes)
-    refresh_label(session, target, changes)
+    if relabel:
+        refresh_label(session, source, changes)
+        refresh_label(session, target, changes)
 
 
 def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> None:
