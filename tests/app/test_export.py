@@ -123,7 +123,8 @@ def test_the_cli_exports_a_period(
     out = tmp_path / "period.csv"
     result = CliRunner().invoke(cli, ["export", *period, "--format", "csv", "--output", str(out)])
     assert result.exit_code == 0, result.output
-    rows = list(csv.DictReader(out.open(encoding="utf-8")))
+    with out.open(encoding="utf-8") as exported:
+        rows = list(csv.DictReader(exported))
     assert sorted(r["outlet"] for r in rows) == sorted(
         [r["outlet"] for r in shared_rows("seeds/idlib_sept2018.jsonl")] + ["wire.example.com"]
     )
