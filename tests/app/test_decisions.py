@@ -175,7 +175,7 @@ def _worker(settings: Settings) -> subprocess.Popen[bytes]:
 def _accept(state: ServiceState, row: dict[str, Any]) -> int:
     now = datetime.now(UTC)
     batch = parse_payload([row], Limits(10, 1_000_000, timedelta(days=1)), now)[0]
-    return state.queue.accept(batch, now)[0].id
+    return state.ingestor.accept(batch, now)[0].id
 
 
 def _grouped(state: ServiceState, article_id: int, deadline: float) -> int:
