@@ -174,7 +174,7 @@ def _worker(settings: Settings) -> subprocess.Popen[bytes]:
 
 def _accept(state: ServiceState, row: dict[str, Any]) -> int:
     now = datetime.now(UTC)
-    batch = parse_payload([row], Limits(10, 1_000_000, timedelta(days=1)), now)[0]
+    batch = parse_payload([row], Limits(10, 1_000_000, timedelta(days=1)), now)
     return state.ingestor.accept(batch, now)[0].id
 
 
