@@ -199,7 +199,12 @@ def main() -> None:
                     for s, t in zip(picks, instants, strict=True)
                 ],
             }
-            settings = Settings(database_url=url, migrate_on_start=False, label_interval_seconds=0)
+            settings = Settings(
+                database_url=url,
+                migrate_on_start=False,
+                label_interval_seconds=0,
+                discovery_interval_seconds=0,
+            )
             app = create_app(settings, StubEmbedder())
             with TestClient(app, client=("127.0.0.1", 50000)) as client:
                 for name, paths in reads.items():

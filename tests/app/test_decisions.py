@@ -45,8 +45,7 @@ def _state(client: TestClient) -> ServiceState:
 
 
 def _discovery(state: ServiceState) -> Discovery:
-    settings = state.settings.model_copy(update={"discovery_window_days": 36_500.0})
-    return Discovery(settings, state.db, state.runtime)
+    return Discovery(state.db, state.runtime, window_days=36_500.0)
 
 
 def _members(state: ServiceState, storyline_id: int) -> set[int]:
