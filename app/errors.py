@@ -20,14 +20,6 @@ class NotFound(Exception):
         self.detail = detail
 
 
-class Forbidden(Exception):
-    """The caller may not do this (no key with the needed scope, or not on loopback)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(detail)
-        self.detail = detail
-
-
 class InvalidInput(Exception):
     """Input that parsed but breaks a rule; ``errors`` use FastAPI's 422 item shape."""
 
@@ -110,10 +102,6 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(NotFound)
     async def _not_found(_: Request, exc: NotFound) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=404)
-
-    @app.exception_handler(Forbidden)
-    async def _forbidden(_: Request, exc: Forbidden) -> JSONResponse:
-        return JSONResponse({"detail": exc.detail}, status_code=403)
 
     @app.exception_handler(InvalidInput)
     async def _invalid(_: Request, exc: InvalidInput) -> JSONResponse:
