@@ -18,14 +18,16 @@ from app.main import create_app
 from app.models import Storyline, StorylineMembership
 from app.state import ServiceState
 from embeddings.sentence import SentenceTransformerEmbedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 LOOPBACK = ("127.0.0.1", 50000)
 
 
 @pytest.fixture
 def editor(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, embedder), client=LOOPBACK) as test_client:
+    with TestClient(
+        create_app(settings, embedder), client=LOOPBACK, headers=ADMIN_HEADERS
+    ) as test_client:
         yield test_client
 
 

@@ -28,14 +28,16 @@ from app.services.discovery import Discovery
 from app.services.prepare import Limits, parse_payload
 from app.state import ServiceState
 from embeddings.sentence import SentenceTransformerEmbedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
 def editor(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, embedder), client=("127.0.0.1", 50000)) as test_client:
+    with TestClient(
+        create_app(settings, embedder), client=("127.0.0.1", 50000), headers=ADMIN_HEADERS
+    ) as test_client:
         yield test_client
 
 

@@ -18,12 +18,14 @@ from app.cli import cli
 from app.config import Settings
 from app.main import create_app
 from embeddings.sentence import SentenceTransformerEmbedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 
 @pytest.fixture
 def editor(settings: Settings, embedder: SentenceTransformerEmbedder) -> Iterator[TestClient]:
-    with TestClient(create_app(settings, embedder), client=("127.0.0.1", 50000)) as test_client:
+    with TestClient(
+        create_app(settings, embedder), client=("127.0.0.1", 50000), headers=ADMIN_HEADERS
+    ) as test_client:
         yield test_client
 
 
