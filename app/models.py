@@ -96,6 +96,28 @@ class Outlet(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(255), unique=True)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Kept at write time (app.services.coverage) so outlet lists never aggregate articles.
+    article_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    storyline_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
+
+
+class OutletStoryline(Base):
+    """One outlet's part in one storyline, kept at write time (app.services.coverage).
+
+    A row exists while the outlet has at least one article in the storyline;
+    ``first_at`` / ``last_at`` span those articles' effective times.
+    """
+
+    __tablename__ = "outlet_storyline"
+    __table_args__ = (
+        Index("ix_outlet_storyline_storyline_id_first_at", "storyline_id", "first_at"),
+    )
+
+    outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"), primary_key=True)
+    storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"), primary_key=True)
+    article_count: Mapped[int] = mapped_column(Integer)
+    first_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    last_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Storyline(Base):

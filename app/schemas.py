@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -191,6 +191,7 @@ class StorylineSummary(BaseModel):
     last_published_at: datetime
     article_count: int
     outlet_count: int
+    version: int = Field(description="seq of the latest change-feed entry about it.")
 
 
 class StorylineOutlet(BaseModel):
@@ -228,9 +229,27 @@ class StorylineDetail(StorylineSummary):
     lineage: list[LineageEvent] = Field(description="Merges and splits naming this storyline.")
 
 
+class StorylineRow(StorylineSummary):
+    """A storyline as a list shows it: the summary, who published first, and a sparkline."""
+
+    first_publishers: list[OutletRef] = Field(
+        description="Outlets whose first article came within an hour of the storyline's first."
+    )
+    sparkline_start: date = Field(description="UTC day of the sparkline's first count.")
+    sparkline: list[int] = Field(
+        description="Articles per UTC day from `sparkline_start`, up to the last article's day "
+        "(at most 30 days)."
+    )
+
+
 class StorylinePage(BaseModel):
-    items: list[StorylineSummary]
+    items: list[StorylineRow]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")
+    total: int = Field(description="Storylines matching the filters, over all pages.")
+    latest_seq: int = Field(
+        description="The change feed's latest seq when the page was read: pass it as "
+        "?changed_since= (or to /changes/stream) to follow what changes next."
+    )
 
 
 class ArticlePage(BaseModel):
@@ -250,7 +269,10 @@ class Health(BaseModel):
     status: str
     database: str
     model: str
-    live_storylines: int
+    live_storylines: int = Field(description="Storylines the grouper can still place articles in.")
+    storylines: dict[str, int] = Field(
+        description="Stored storylines by status: active, dormant, merged."
+    )
     articles: dict[str, int] = Field(description="Stored articles by status.")
     vectors: VectorsOut
 

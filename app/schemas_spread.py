@@ -145,6 +145,8 @@ class OutletPage(BaseModel):
 class CoveringOutlet(BaseModel):
     outlet: OutletRef
     shared_storylines: int
+    led: int = Field(description="Shared storylines this outlet joined before the other one.")
+    followed: int = Field(description="Shared storylines it joined after the other one.")
 
 
 class OutletDetail(OutletSummary):

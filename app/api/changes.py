@@ -28,6 +28,7 @@ router = APIRouter(
 )
 
 _POLL_SECONDS = 0.5
+
 _HEARTBEAT_SECONDS = 15.0
 # seq is a 32-bit column on both stores.
 MAX_SEQ = 2**31 - 1
@@ -36,15 +37,21 @@ Since = Annotated[
     int, Query(ge=0, le=MAX_SEQ, description="Last seq already seen (0: from the start).")
 ]
 
+StorylineOnly = Annotated[
+    int | None,
+    Query(ge=1, le=MAX_SEQ, description="Only changes about this storyline."),
+]
+
 
 @router.get("", response_model=ChangePage)
 def get_changes(
     session: SessionDep,
     since: Since = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    storyline_id: StorylineOnly = None,
 ) -> ChangePage:
     """Storyline changes after `since`, in order; none is skipped or repeated."""
-    rows = list_changes(session, since, limit)
+    rows = list_changes(session, since, limit, storyline_id)
     return ChangePage(changes=[_out(r) for r in rows], next_since=rows[-1].seq if rows else since)
 
 
@@ -64,6 +71,7 @@ async def stream_changes(
     last_event_id: Annotated[
         str | None, Header(description="Resume point (SSE): the last seq seen, a decimal number.")
     ] = None,
+    storyline_id: StorylineOnly = None,
 ) -> StreamingResponse:
     """The same changes as `GET /changes`, pushed as they commit; resumable by Last-Event-ID."""
     start = since
@@ -74,7 +82,9 @@ async def stream_changes(
             msg = f"Last-Event-ID must be a change seq: a non-negative integer up to {MAX_SEQ}"
             raise InvalidInput([input_error(("header", "last-event-id"), msg, "int_parsing")])
         start = int(resume)
-    events = _counted(_events(request, state.db, start, max_events, stopping_event(request.app)))
+    events = _counted(
+        _events(request, state.db, start, max_events, stopping_event(request.app), storyline_id)
+    )
     return StreamingResponse(
         events, media_type="text/event-stream", headers={"Cache-Control": "no-cache"}
     )
@@ -86,12 +96,13 @@ async def _events(
     since: int,
     max_events: int | None,
     stopping: threading.Event,
+    storyline_id: int | None,
 ) -> AsyncIterator[str]:
     sent, quiet_since = 0, time.monotonic()
     yield "retry: 2000\n\n"
     # The server stopping ends the stream; the client resumes elsewhere by Last-Event-ID.
     while (max_events is None or sent < max_events) and not stopping.is_set():
-        rows = await run_in_threadpool(_fetch, db, since)
+        rows = await run_in_threadpool(_fetch, db, since, storyline_id)
         for row in rows:
             yield f"id: {row.seq}\nevent: change\ndata: {_out(row).model_dump_json()}\n\n"
             since, sent = row.seq, sent + 1
@@ -118,9 +129,9 @@ async def _counted(events: AsyncIterator[str]) -> AsyncIterator[str]:
         SSE_CLIENTS.dec()
 
 
-def _fetch(db: Database, since: int) -> list[StorylineChange]:
+def _fetch(db: Database, since: int, storyline_id: int | None) -> list[StorylineChange]:
     with db.session() as session:
-        rows = list_changes(session, since, 200)
+        rows = list_changes(session, since, 200, storyline_id)
         session.expunge_all()
         return rows
 

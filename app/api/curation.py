@@ -15,7 +15,7 @@ from app.schemas import UtcDateTime
 from app.schemas_curation import AuditOut, AuditPage, CurationOut, EditIn, MergeIn, MoveIn, SplitIn
 from app.services.curation import Curator, list_audit
 from app.services.cursor import MAX_INT32
-from app.services.queries import summary
+from app.services.listing import summary
 
 router = APIRouter(tags=["curation"])
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep, StateDep
-from app.models import Article, ArticleStatus
+from app.models import Article, ArticleStatus, Storyline, StorylineStatus
 from app.schemas import Health, VectorsOut
 from app.schemas_access import Liveness, Readiness
 from app.services.space import progress
@@ -19,14 +19,19 @@ router = APIRouter(tags=["health"])
 
 @router.get("/health", response_model=Health)
 def health(session: SessionDep, state: StateDep) -> Health:
-    """Database, model, live storylines, and articles by status (the queue's depth)."""
+    """Database, model, storylines by status (active, dormant, merged), and articles by
+    status (the queue's depth)."""
     rows = session.execute(select(Article.status, func.count()).group_by(Article.status))
     by_status = {status: count for status, count in rows}
+    stories = dict(
+        session.execute(select(Storyline.status, func.count()).group_by(Storyline.status)).all()
+    )
     return Health(
         status="ok",
         database=state.db.engine.dialect.name,
         model=state.embedder.model_name,
         live_storylines=len(state.runtime.grouper),
+        storylines={status.value: stories.get(status, 0) for status in StorylineStatus},
         articles={status.value: by_status.get(status, 0) for status in ArticleStatus},
         vectors=VectorsOut(**asdict(progress(session, state.embedder.model_name))),
     )

@@ -11,8 +11,8 @@ from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import SessionDep, StateDep
 from app.models import Storyline
 from app.schemas import SearchHit, SearchResult, StorableText
-from app.services import queries
-from app.services.search import search
+from app.services.listing import summary
+from app.services.search import MIN_SCORE, search
 
 router = APIRouter(
     prefix="/search", tags=["search"], dependencies=[ReadAccess], responses=AUTH_RESPONSES
@@ -33,18 +33,27 @@ def search_storylines(
         ),
     ],
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    min_score: Annotated[
+        float,
+        Query(
+            ge=0,
+            le=1,
+            description="Drop hits scoring below this: a query that matches nothing "
+            "for real returns no hits.",
+        ),
+    ] = MIN_SCORE,
 ) -> SearchResult:
     """Storylines whose centroid is close to the query's meaning, or whose label or
     headlines contain its words; each hit says why it matched."""
     vector = state.ingestor.embed_texts([q.strip()])[0]
-    hits = search(session, state.centroids, q, vector, limit)
+    hits = [h for h in search(session, state.centroids, q, vector, limit) if h.score >= min_score]
     ids = [h.storyline_id for h in hits]
     rows = {s.id: s for s in session.scalars(select(Storyline).where(Storyline.id.in_(ids)))}
     return SearchResult(
         query=q,
         hits=[
             SearchHit(
-                storyline=queries.summary(rows[h.storyline_id]),
+                storyline=summary(rows[h.storyline_id]),
                 score=h.score,
                 reasons=list(h.reasons),
             )

@@ -62,8 +62,19 @@ def list_storylines(
     limit: Limit = 50,
     cursor: Cursor = None,
     as_of: AsOf = None,
+    changed_since: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=2**31 - 1,
+            description="Only storylines changed after this change-feed seq (merged ones "
+            "included unless `status` is given), oldest change first; `sort` and `cursor` "
+            "are then ignored.",
+        ),
+    ] = None,
 ) -> StorylinePage:
-    """Storylines matching the filters, paginated by cursor."""
+    """Storylines matching the filters, paginated by cursor, each with its first
+    publishers and a sparkline of articles per day; the page carries the total."""
     where = StorylineFilter(
         active_since=active_since,
         active_until=active_until,
@@ -76,6 +87,8 @@ def list_storylines(
         if asof.settled(at):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
         return asof.list_storylines_at(session, at, where, sort.value, limit, cursor)
+    if changed_since is not None:
+        return queries.changed_storylines(session, where, changed_since, limit)
     return queries.list_storylines(session, where, sort, limit, cursor)
 
 

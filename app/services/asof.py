@@ -35,9 +35,11 @@ from app.schemas import (
     StorylineDetail,
     StorylineOutlet,
     StorylinePage,
+    StorylineRow,
     StorylineSummary,
 )
 from app.services.cursor import decode_cursor, encode_cursor
+from app.services.listing import FIRST_PUBLISHER_TIE, SPARKLINE_DAYS
 from app.services.members import MAX_ID
 from app.services.membership import member_at
 from app.services.queries import StorylineFilter, brief
@@ -248,7 +250,50 @@ def list_storylines_at(
     page = chosen[:limit]
     more = len(chosen) > limit
     next_cursor = encode_cursor(getattr(page[-1], attribute), page[-1].id) if more else None
-    return StorylinePage(items=page, next_cursor=next_cursor)
+    return StorylinePage(
+        items=_rows_at(session, page, at),
+        next_cursor=next_cursor,
+        total=len(chosen),
+        latest_seq=max((s.version for s in items), default=0),
+    )
+
+
+def _rows_at(session: Session, page: list[StorylineSummary], at: datetime) -> list[StorylineRow]:
+    """List items for ``page`` as they stood at ``at``: first publishers and the
+    sparkline come from the members of that instant, as the live list's come from now."""
+    ids = [s.id for s in page if s.status != StorylineStatus.merged.value]
+    members: dict[int, list[tuple[datetime, int, str]]] = {}
+    if ids:
+        for sid, when, oid, name in session.execute(
+            select(StorylineMembership.storyline_id, Article.effective_at, Outlet.id, Outlet.name)
+            .join(Article, Article.id == StorylineMembership.article_id)
+            .join(Outlet, Outlet.id == Article.outlet_id)
+            .where(StorylineMembership.storyline_id.in_(ids), member_at(at))
+        ):
+            members.setdefault(sid, []).append((as_utc(when), oid, name))
+    rows = []
+    for s in page:
+        mine = members.get(s.id, [])
+        end = as_utc(s.last_published_at).date()
+        start = max(as_utc(s.first_published_at).date(), end - timedelta(days=SPARKLINE_DAYS - 1))
+        line = [0] * ((end - start).days + 1) if mine else []
+        firsts: dict[int, OutletRef] = {}
+        opened = min((when for when, _, _ in mine), default=None)
+        for when, oid, name in sorted(mine):
+            day = (when.date() - start).days
+            if 0 <= day < len(line):
+                line[day] += 1
+            if opened is not None and when <= opened + FIRST_PUBLISHER_TIE:
+                firsts.setdefault(oid, OutletRef(id=oid, name=name))
+        rows.append(
+            StorylineRow(
+                **s.model_dump(),
+                first_publishers=list(firsts.values()),
+                sparkline_start=start,
+                sparkline=line,
+            )
+        )
+    return rows
 
 
 _SORT_ATTRIBUTE = {
@@ -321,4 +366,5 @@ def _summarise(
         last_published_at=last,
         article_count=count,
         outlet_count=outlets,
+        version=change.seq if change is not None else 0,
     )

@@ -61,6 +61,7 @@ class ChangeRecorder:
                     }
                 )
             s.version = seq
+            s.updated_at = now  # every change moves it, a relabel included
         # One executemany: a batch that opens dozens of storylines writes as many entries.
         session.execute(insert(StorylineChange), rows)
         self._pending.clear()
@@ -68,12 +69,11 @@ class ChangeRecorder:
         return seq
 
 
-def list_changes(session: Session, since: int, limit: int) -> list[StorylineChange]:
-    """Entries with ``seq > since``, in order, at most ``limit``."""
-    query = (
-        select(StorylineChange)
-        .where(StorylineChange.seq > since)
-        .order_by(StorylineChange.seq)
-        .limit(limit)
-    )
-    return list(session.scalars(query))
+def list_changes(
+    session: Session, since: int, limit: int, storyline_id: int | None = None
+) -> list[StorylineChange]:
+    """Entries with ``seq > since``, in order, at most ``limit``; of one storyline if given."""
+    query = select(StorylineChange).where(StorylineChange.seq > since)
+    if storyline_id is not None:
+        query = query.where(StorylineChange.storyline_id == storyline_id)
+    return list(session.scalars(query.order_by(StorylineChange.seq).limit(limit)))

@@ -25,6 +25,7 @@ from app.models import (
     StorylineStatus,
 )
 from app.services.changes import ChangeRecorder
+from app.services.coverage import recount_storylines
 from app.services.labels import refresh_label
 from app.services.membership import record_membership
 from clustering.labels import provisional_label
@@ -78,6 +79,7 @@ def merge_storylines(
             )
         )
     session.flush()
+    recount_storylines(session, [r.id for r in rows])
     refresh_storyline(session, target, now)
     absorbed = sorted(r.id for r in rows if r is not target)
     changes.note(target, ChangeKind.grew, absorbed=absorbed, reason=reason)
@@ -126,6 +128,7 @@ def split_storyline(
         )
     )
     session.flush()
+    recount_storylines(session, [parent.id, child.id])
     refresh_storyline(session, parent, now)
     refresh_storyline(session, child, now)
     changes.note(parent, ChangeKind.split_off, split_into=child.id, reason=reason)

@@ -29,6 +29,7 @@ from app.models import (
     StorylineStatus,
 )
 from app.services.changes import ChangeRecorder
+from app.services.coverage import count_placed, recount_storylines
 from app.services.lineage import follow_merges, refresh_storyline
 from app.services.membership import record_membership
 from clustering import Item
@@ -100,6 +101,7 @@ class PlacementBatch:
         # New and revised articles alike: a revision that moved closes its old stay.
         moves = {row.id: placed[row.id].storyline_id for row in rows}
         record_membership(self.session, moves, self.now)
+        count_placed(self.session, rows)
         self.runtime.retire_silent(self.session, self.changes)
         self.changes.flush(self.session, self.now)
         return placed
@@ -145,6 +147,8 @@ class PlacementBatch:
                 self._left[row.id] = left
             row.storyline_id = None
         self.session.flush()
+        # Outlet coverage forgets the old version; count_placed counts the new one.
+        recount_storylines(self.session, [s.id for s in self._left.values()])
         for storyline in {s.id: s for s in self._left.values()}.values():
             remaining = select(Article.id).where(Article.storyline_id == storyline.id)
             if self.session.scalar(remaining.limit(1)) is None:

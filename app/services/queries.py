@@ -10,7 +10,16 @@ from sqlalchemy import ColumnElement, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import NotFound
-from app.models import Article, ArticleRevision, Outlet, Storyline, StorylineStatus, as_utc
+from app.models import (
+    Article,
+    ArticleRevision,
+    Outlet,
+    OutletStoryline,
+    Storyline,
+    StorylineChange,
+    StorylineStatus,
+    as_utc,
+)
 from app.schemas import (
     ArticleBrief,
     ArticleOut,
@@ -22,10 +31,10 @@ from app.schemas import (
     StorylineDetail,
     StorylineOutlet,
     StorylinePage,
-    StorylineSummary,
 )
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.lineage import lineage_of
+from app.services.listing import storyline_rows, summary
 from app.services.members import MAX_ID
 
 
@@ -116,6 +125,7 @@ def list_storylines(
     query = select(Storyline)
     for clause in _filter_clauses(where):
         query = query.where(clause)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     if cursor is not None:
         value: int | datetime
         if sort is StorylineSort.last_activity:
@@ -132,14 +142,47 @@ def list_storylines(
     if more:
         last = rows[-1]
         next_cursor = encode_cursor(getattr(last, column.key), last.id)
-    return StorylinePage(items=[summary(r) for r in rows], next_cursor=next_cursor)
+    return StorylinePage(
+        items=storyline_rows(session, rows),
+        next_cursor=next_cursor,
+        total=total,
+        latest_seq=latest_seq(session),
+    )
 
 
-def _filter_clauses(where: StorylineFilter) -> list[ColumnElement[bool]]:
+def changed_storylines(
+    session: Session, where: StorylineFilter, changed_since: int, limit: int
+) -> StorylinePage:
+    """Storylines whose latest change is after seq ``changed_since``, oldest change first.
+
+    Merged ones are included unless a status is asked for, so a client can fold
+    them into their survivor. When ``next_cursor`` is not null there are more:
+    ask again with ``changed_since`` set to the last item's ``version``.
+    """
+    query = select(Storyline).where(Storyline.version > changed_since)
+    for clause in _filter_clauses(where, merged_too=where.status is None):
+        query = query.where(clause)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = list(session.scalars(query.order_by(Storyline.version).limit(limit)))
+    more = total > len(rows)
+    return StorylinePage(
+        items=storyline_rows(session, rows),
+        next_cursor=str(rows[-1].version) if more else None,
+        total=total,
+        latest_seq=latest_seq(session),
+    )
+
+
+def latest_seq(session: Session) -> int:
+    """The change feed's latest seq (0 when empty)."""
+    return session.scalar(select(func.coalesce(func.max(StorylineChange.seq), 0))) or 0
+
+
+def _filter_clauses(where: StorylineFilter, merged_too: bool = False) -> list[ColumnElement[bool]]:
     clauses: list[ColumnElement[bool]] = []
     if where.status is not None:
         clauses.append(Storyline.status == where.status)
-    else:
+    elif not merged_too:
         clauses.append(Storyline.status != StorylineStatus.merged)
     if where.active_since is not None:
         clauses.append(Storyline.last_published_at >= where.active_since)
@@ -149,9 +192,9 @@ def _filter_clauses(where: StorylineFilter) -> list[ColumnElement[bool]]:
         clauses.append(Storyline.outlet_count >= where.min_outlets)
     if where.outlet is not None:
         covered = (
-            select(Article.id)
-            .join(Outlet, Outlet.id == Article.outlet_id)
-            .where(Article.storyline_id == Storyline.id, Outlet.name == where.outlet)
+            select(OutletStoryline.outlet_id)
+            .join(Outlet, Outlet.id == OutletStoryline.outlet_id)
+            .where(OutletStoryline.storyline_id == Storyline.id, Outlet.name == where.outlet)
             .exists()
         )
         clauses.append(covered)
@@ -235,22 +278,6 @@ def _storyline(session: Session, storyline_id: int) -> Storyline:
     if row is None:
         raise NotFound(f"storyline {storyline_id} not found")
     return row
-
-
-def summary(row: Storyline) -> StorylineSummary:
-    return StorylineSummary(
-        id=row.id,
-        status=row.status.value,
-        merged_into=row.merged_into,
-        split_from=row.split_from,
-        label=row.label,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        first_published_at=row.first_published_at,
-        last_published_at=row.last_published_at,
-        article_count=row.article_count,
-        outlet_count=row.outlet_count,
-    )
 
 
 def brief(row: Article) -> ArticleBrief:

@@ -11,7 +11,12 @@ from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.models import Article, Storyline, StorylineChange, StorylineStatus
-from clustering.words import WORD
+from clustering.words import STOP_WORDS, WORD
+
+# Least score of a hit worth showing. Unrelated text sits at cosine 0.0-0.25 to a
+# storyline's centroid with MiniLM, a paraphrase of its story at 0.45 and above; a
+# word hit scores the share of the query's words it found.
+MIN_SCORE = 0.35
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,7 +87,9 @@ def search(
     hits: dict[int, list[tuple[float, str]]] = {}
     for sid, sim in index.nearest(vector, limit):
         hits.setdefault(sid, []).append((sim, f"meaning: cosine {sim:.2f} to the storyline"))
-    words = [w.lower() for w in WORD.findall(query) if len(w) > 1][:8]
+    # Stop words would match nearly every headline and lift unrelated storylines.
+    lowered = (m.lower() for m in WORD.findall(query))
+    words = [w for w in lowered if len(w) > 1 and w not in STOP_WORDS][:8]
     if words:
         live = Storyline.status != StorylineStatus.merged
         in_label = session.execute(

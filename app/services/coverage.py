@@ -1,0 +1,160 @@
+"""Outlet coverage kept at write time: who covered which storyline, and how much.
+
+``outlet_storyline`` holds one row per (outlet, storyline) with the outlet's
+article count and first/last effective time there; ``outlet.article_count`` and
+``outlet.storyline_count`` sum it. Reads (``/outlets``, first publishers on the
+board) then never aggregate articles. Writers call :func:`count_placed` for
+newly placed articles and :func:`recount_storylines` after articles move
+between storylines (merge, split); both run inside the writer's transaction,
+under the global write lock, so read-modify-write is safe.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from app.models import Article, Outlet, OutletStoryline
+
+
+@dataclass(slots=True)
+class _Share:
+    articles: int
+    first_at: datetime
+    last_at: datetime
+
+
+def count_placed(session: Session, rows: Iterable[Article]) -> None:
+    """Fold articles just placed in storylines into the coverage counts.
+
+    Each row must carry its ``storyline_id`` and must not have been counted before.
+    Cost: one SELECT for the batch's pairs plus one write per pair and per outlet.
+    """
+    shares: dict[tuple[int, int], _Share] = {}
+    for row in rows:
+        if row.storyline_id is None:
+            continue
+        key = (row.outlet_id, row.storyline_id)
+        share = shares.get(key)
+        if share is None:
+            shares[key] = _Share(1, row.effective_at, row.effective_at)
+        else:
+            share.articles += 1
+            share.first_at = min(share.first_at, row.effective_at)
+            share.last_at = max(share.last_at, row.effective_at)
+    if not shares:
+        return
+    storylines = {sid for _, sid in shares}
+    known = {
+        (r.outlet_id, r.storyline_id): r
+        for r in session.scalars(
+            select(OutletStoryline).where(OutletStoryline.storyline_id.in_(storylines))
+        )
+        if (r.outlet_id, r.storyline_id) in shares
+    }
+    per_outlet: dict[int, tuple[int, int]] = {}
+    for (outlet_id, storyline_id), share in shares.items():
+        kept = known.get((outlet_id, storyline_id))
+        if kept is None:
+            session.add(
+                OutletStoryline(
+                    outlet_id=outlet_id,
+                    storyline_id=storyline_id,
+                    article_count=share.articles,
+                    first_at=share.first_at,
+                    last_at=share.last_at,
+                )
+            )
+        else:
+            kept.article_count += share.articles
+            kept.first_at = min(kept.first_at, share.first_at)
+            kept.last_at = max(kept.last_at, share.last_at)
+        articles, new = per_outlet.get(outlet_id, (0, 0))
+        per_outlet[outlet_id] = (articles + share.articles, new + int(kept is None))
+    for outlet_id, (articles, new) in per_outlet.items():
+        session.execute(
+            update(Outlet)
+            .where(Outlet.id == outlet_id)
+            .values(
+                article_count=Outlet.article_count + articles,
+                storyline_count=Outlet.storyline_count + new,
+            )
+            .execution_options(synchronize_session=False)
+        )
+    _expire(session, Outlet)
+
+
+def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None:
+    """Rebuild the coverage rows of ``storyline_ids`` from their articles (after a move).
+
+    Flushes first; the outlets involved get their totals recounted from their rows.
+    """
+    ids = sorted(set(storyline_ids))
+    if not ids:
+        return
+    session.flush()
+    before = set(
+        session.scalars(
+            select(OutletStoryline.outlet_id).where(OutletStoryline.storyline_id.in_(ids))
+        )
+    )
+    session.execute(
+        delete(OutletStoryline)
+        .where(OutletStoryline.storyline_id.in_(ids))
+        .execution_options(synchronize_session=False)
+    )
+    fresh = session.execute(
+        select(
+            Article.outlet_id,
+            Article.storyline_id,
+            func.count(Article.id),
+            func.min(Article.effective_at),
+            func.max(Article.effective_at),
+        )
+        .where(Article.storyline_id.in_(ids))
+        .group_by(Article.outlet_id, Article.storyline_id)
+    ).all()
+    if fresh:
+        session.execute(
+            insert(OutletStoryline),
+            [
+                {
+                    "outlet_id": o,
+                    "storyline_id": s,
+                    "article_count": n,
+                    "first_at": first,
+                    "last_at": last,
+                }
+                for o, s, n, first, last in fresh
+            ],
+        )
+    _recount_outlets(session, before | {o for o, *_ in fresh})
+    _expire(session, OutletStoryline)
+    _expire(session, Outlet)
+
+
+def _recount_outlets(session: Session, outlet_ids: set[int]) -> None:
+    for outlet_id in sorted(outlet_ids):
+        mine = OutletStoryline.outlet_id == outlet_id
+        session.execute(
+            update(Outlet)
+            .where(Outlet.id == outlet_id)
+            .values(
+                article_count=select(func.coalesce(func.sum(OutletStoryline.article_count), 0))
+                .where(mine)
+                .scalar_subquery(),
+                storyline_count=select(func.count()).where(mine).scalar_subquery(),
+            )
+            .execution_options(synchronize_session=False)
+        )
+
+
+def _expire(session: Session, kind: type[Outlet] | type[OutletStoryline]) -> None:
+    """Loaded rows of ``kind`` may be stale after a bulk write: reload them on next access."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, kind) and obj not in session.new:
+            session.expire(obj)
