@@ -24,6 +24,7 @@ serve: $(STAMP)
 	$(BIN)/storyline serve
 
 test: $(STAMP)
+	scripts/ensure-chromium
 	PATH="$(CURDIR)/$(BIN):$$PATH" scripts/check
 
 clean:

@@ -24,6 +24,7 @@ from app.api import (
     outlets,
     search,
     storylines,
+    ui,
 )
 from app.config import Settings, get_settings
 from app.errors import install_error_handlers
@@ -74,6 +75,8 @@ def create_app(settings: Settings | None = None, embedder: Embedder | None = Non
     app.include_router(metrics.router)
     app.include_router(curation.router)
     app.include_router(exports.router)
+    app.include_router(ui.router)
+    app.mount("/static", ui.static_files(), name="static")
 
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:

@@ -205,6 +205,7 @@ class ArticleBrief(BaseModel):
     outlet: OutletRef
     title: str
     url: str | None
+    language: str
     published_at: datetime | None
     effective_at: datetime
     similarity: float

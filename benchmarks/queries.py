@@ -30,11 +30,13 @@ from fastapi.testclient import TestClient
 from numpy.typing import NDArray
 from pydantic import SecretStr
 from sqlalchemy import Engine, insert, text
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import make_engine, migrate, scratch_database
 from app.main import create_app
 from app.models import Article, ChangeKind, Outlet, Storyline, StorylineChange, StorylineStatus
+from app.services.coverage import recount_all
 
 DIM = 384
 EPOCH = datetime(2024, 1, 1, tzinfo=UTC)
@@ -195,6 +197,8 @@ def build(
             for table in ("outlet", "storyline", "article"):
                 sequence = f"pg_get_serial_sequence('{table}', 'id')"
                 conn.execute(text(f"SELECT setval({sequence}, max(id)) FROM {table}"))
+        # Outlet coverage is kept at write time by ingest; rows loaded in bulk get it here.
+        recount_all(Session(bind=conn))
         conn.execute(text("ANALYZE"))
     return sizes
 

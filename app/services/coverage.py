@@ -137,6 +137,36 @@ def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None
     _expire(session, Outlet)
 
 
+def recount_all(session: Session) -> None:
+    """Rebuild every coverage row and outlet total from the articles (bulk loads, repairs)."""
+    session.execute(delete(OutletStoryline))
+    session.execute(
+        insert(OutletStoryline).from_select(
+            ["outlet_id", "storyline_id", "article_count", "first_at", "last_at"],
+            select(
+                Article.outlet_id,
+                Article.storyline_id,
+                func.count(Article.id),
+                func.min(Article.effective_at),
+                func.max(Article.effective_at),
+            )
+            .where(Article.storyline_id.is_not(None))
+            .group_by(Article.outlet_id, Article.storyline_id),
+        )
+    )
+    mine = OutletStoryline.outlet_id == Outlet.id
+    session.execute(
+        update(Outlet).values(
+            article_count=select(func.coalesce(func.sum(OutletStoryline.article_count), 0))
+            .where(mine)
+            .scalar_subquery(),
+            storyline_count=select(func.count()).where(mine).scalar_subquery(),
+        )
+    )
+    _expire(session, OutletStoryline)
+    _expire(session, Outlet)
+
+
 def _recount_outlets(session: Session, outlet_ids: set[int]) -> None:
     for outlet_id in sorted(outlet_ids):
         mine = OutletStoryline.outlet_id == outlet_id

@@ -286,6 +286,7 @@ def brief(row: Article) -> ArticleBrief:
         outlet=OutletRef(id=row.outlet.id, name=row.outlet.name),
         title=row.title,
         url=row.url,
+        language=row.language,
         published_at=row.published_at,
         effective_at=row.effective_at,
         similarity=row.similarity,

@@ -1,7 +1,7 @@
 """outlet coverage kept at write time: outlet_storyline and outlet counters
 
-Revision ID: 0010
-Revises: 0009
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03
 """
 
