@@ -48,11 +48,13 @@ def count_placed(session: Session, rows: Iterable[Article]) -> None:
             share.last_at = max(share.last_at, row.effective_at)
     if not shares:
         return
-    storylines = {sid for _, sid in shares}
     known = {
         (r.outlet_id, r.storyline_id): r
         for r in session.scalars(
-            select(OutletStoryline).where(OutletStoryline.storyline_id.in_(storylines))
+            select(OutletStoryline).where(
+                OutletStoryline.storyline_id.in_({sid for _, sid in shares}),
+                OutletStoryline.outlet_id.in_({oid for oid, _ in shares}),
+            )
         )
         if (r.outlet_id, r.storyline_id) in shares
     }

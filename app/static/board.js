@@ -44,12 +44,12 @@ function renderRow(row) {
   const status = row.status === "active" ? [] : [" ", h("span", { class: "badge" }, row.status)];
   return h("tr", { "data-id": row.id },
     h("td", {}, storylineLink(row), ...status),
-    h("td", { class: "num" }, num(row.article_count)),
-    h("td", { class: "num" }, num(row.outlet_count)),
-    h("td", {}, ...firsts, ...tie),
+    h("td", { class: "num", "data-label": "articles" }, num(row.article_count)),
+    h("td", { class: "num", "data-label": "outlets" }, num(row.outlet_count)),
+    h("td", { "data-label": "first" }, ...firsts, ...tie),
     h("td", { class: "opt" }, day(row.first_published_at)),
-    h("td", {}, day(row.last_published_at)),
-    h("td", { class: "opt" }, sparkline(row.sparkline, row.sparkline_start)),
+    h("td", { "data-label": "last" }, day(row.last_published_at)),
+    h("td", {}, sparkline(row.sparkline, row.sparkline_start)),
   );
 }
 

@@ -145,18 +145,22 @@ function articleSection(articles, more, detail) {
 let drawn = [];
 async function render() {
   const page = document.getElementById("page");
-  const detail = await api(`/storylines/${storylineId}`);
+  // Every read starts at once; only the timeline waits, for the span that picks its bucket.
+  const detailRead = api(`/storylines/${storylineId}`);
+  const reads = [
+    api(`/storylines/${storylineId}/spread`).catch((error) => error),
+    allArticles().catch((error) => error),
+    relabels(),
+    detailRead.then((d) => api(`/storylines/${storylineId}/timeline?bucket=${bucketFor(d)}`)).catch((error) => error),
+  ];
+  const detail = await detailRead;
   document.title = `${detail.label || `Storyline ${storylineId}`} – spread`;
   if (detail.status === "merged" || detail.article_count === 0) {
-    page.replaceChildren(...header(detail, { first_publishers: [], tie_window_hours: 1, uses_ingest_time: false }), lineageSection(detail, await relabels()));
+    page.replaceChildren(...header(detail, { first_publishers: [], tie_window_hours: 1, uses_ingest_time: false }), lineageSection(detail, await reads[2]));
     return detail;
   }
-  const [spread, timeline, members, relabelled] = await Promise.all([
-    api(`/storylines/${storylineId}/spread`),
-    api(`/storylines/${storylineId}/timeline?bucket=${bucketFor(detail)}`),
-    allArticles(),
-    relabels(),
-  ]);
+  const [spread, members, relabelled, timeline] = await Promise.all(reads);
+  for (const result of [spread, members, timeline]) if (result instanceof Error) throw result;
   const sp = spreadSection(spread, members.items, members.more);
   const tl = timelineSection(timeline);
   page.replaceChildren(...header(detail, spread), sp.section, tl.section, lineageSection(detail, relabelled), articleSection(members.items, members.more, detail));

@@ -132,6 +132,9 @@ def _bounded_stream(kwargs: dict[str, Any]) -> None:
     """
     params = dict(kwargs.get("params") or {})
     params.update(max_events=1, since=0)
+    # A valid storyline filter may name a storyline with no change: it would wait too.
+    if _DIGITS.fullmatch(str(params.get("storyline_id", ""))):
+        del params["storyline_id"]
     kwargs["params"] = params
     headers = dict(kwargs.get("headers") or {})
     for name in [h for h in headers if h.lower() == "last-event-id"]:
