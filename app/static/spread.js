@@ -114,7 +114,11 @@ function timelineSection(timeline) {
 function lineageSection(detail, relabelled) {
   const items = [];
   for (const e of detail.lineage) {
-    const what = e.kind === "merged"
+    const what = e.kind === "moved"
+      ? (e.other_id === detail.id
+        ? [`${e.articles_moved} revised article(s) moved here from `, storylineLink({ id: e.storyline_id }, `storyline ${e.storyline_id}`)]
+        : ["A revised article moved to ", storylineLink({ id: e.other_id }, `storyline ${e.other_id}`)])
+      : e.kind === "merged"
       ? (e.other_id === detail.id
         ? ["Merged from ", storylineLink({ id: e.storyline_id }, `storyline ${e.storyline_id}`)]
         : ["Merged into ", storylineLink({ id: e.other_id }, `storyline ${e.other_id}`)])

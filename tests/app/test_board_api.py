@@ -175,3 +175,17 @@ def test_outlet_coverage_kept_at_write_time_survives_merge_and_split(client: Tes
     assert sum(o["article_count"] for o in listed.values()) == sum(
         len(s) for s in _basil_stories(3)
     )
+
+
+def test_outlet_coverage_follows_a_revised_article_to_its_new_storyline(
+    client: TestClient,
+) -> None:
+    first, second = _basil_stories(2)
+    original = _post(client, first)[0]
+    _post(client, second)
+    moved = {**first[0], "title": second[0]["title"], "body": second[0]["body"]}
+    revised = _post(client, [moved])[0]
+    assert revised["id"] == original["id"]  # the same article, revised and placed again
+    kept, counted, totals, recounted = _coverage(client)
+    assert kept == counted and totals == recounted
+    assert sum(n for n, _, _ in kept.values()) == len(first) + len(second)
