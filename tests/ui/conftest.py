@@ -23,7 +23,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, TEST_ADMIN_KEY, as_payload, shared_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
@@ -57,7 +57,10 @@ class Server:
 
     def post(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
         response = httpx.post(
-            f"{self.url}/articles", json=[as_payload(r) for r in rows], timeout=120
+            f"{self.url}/articles",
+            json=[as_payload(r) for r in rows],
+            headers=ADMIN_HEADERS,
+            timeout=120,
         )
         assert response.status_code == 201, response.text
         result: list[dict[str, Any]] = response.json()["articles"]
@@ -76,7 +79,14 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     basil = shared_rows("data/basil.jsonl")
     port = _free_port()
     store = tmp_path_factory.mktemp("ui") / "storyline.db"
-    env = {**os.environ, "STORYLINE_DATABASE_URL": f"sqlite:///{store}", "PYTHONPATH": str(ROOT)}
+    # The pages read through public reads, as a public dashboard does; posts use the admin key.
+    env = {
+        **os.environ,
+        "STORYLINE_DATABASE_URL": f"sqlite:///{store}",
+        "STORYLINE_PUBLIC_READS": "true",
+        "STORYLINE_ADMIN_KEY": TEST_ADMIN_KEY,
+        "PYTHONPATH": str(ROOT),
+    }
     log = (store.parent / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
