@@ -6,11 +6,9 @@ import threading
 import time
 from dataclasses import dataclass, field
 
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import func, select, text
 
-from app.db import Database, alembic_config
+from app.db import Database, current_revision, head_revision
 from app.models import Article, ArticleStatus
 from embeddings.protocol import Embedder
 
@@ -38,10 +36,10 @@ class Readiness:
         try:
             with self.db.engine.connect() as conn:
                 conn.execute(text("SELECT 1"))
-                current = MigrationContext.configure(conn).get_current_revision()
-                head = self._expected_head()
-                if current != head:
-                    checks["migrations"] = f"database at {current}, this code expects {head}"
+            current = current_revision(self.db.engine)
+            head = self._expected_head()
+            if current != head:
+                checks["migrations"] = f"database at {current}, this code expects {head}"
             checks["queue"] = self._queue()
         except Exception as exc:  # any driver error means "not reachable"
             checks["database"] = f"unreachable: {type(exc).__name__}"
@@ -53,8 +51,7 @@ class Readiness:
 
     def _expected_head(self) -> str | None:
         if self._head is None:
-            script = ScriptDirectory.from_config(alembic_config(self.db.engine))
-            self._head = script.get_current_head()
+            self._head = head_revision()
         return self._head
 
     def _queue(self) -> str:
