@@ -15,7 +15,7 @@ from fastapi.testclient import TestClient
 
 from app.api.deps import get_session
 from app.config import Settings
-from app.db import Database, alembic_config
+from app.db import Database, alembic_config, current_revision, head_revision
 from app.logs import PROJECT_LOGGERS, configure_logging
 from app.main import create_app
 from app.services.readiness import Readiness
@@ -148,7 +148,10 @@ def test_not_ready_when_migrations_are_behind(client: TestClient) -> None:
         behind = client.get("/health/ready")
         assert behind.status_code == 503
         assert behind.json()["status"] == "not ready"
-        assert behind.json()["checks"]["migrations"].startswith("database at 000")
+        previous = current_revision(state.db.engine)
+        assert previous is not None and previous != head_revision()
+        expected = f"database at {previous}, this code expects {head_revision()}"
+        assert behind.json()["checks"]["migrations"] == expected
     finally:
         command.upgrade(head, "head")
     assert client.get("/health/ready").status_code == 200
