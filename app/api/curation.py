@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import ipaddress
 from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
 
+from app.api.auth import AUTH_RESPONSES, AdminAccess
 from app.api.deps import SessionDep, StateDep
-from app.errors import Forbidden, InvalidInput, input_error
+from app.errors import InvalidInput, input_error
 from app.models import AuditEntry, Storyline
 from app.schemas import UtcDateTime
 from app.schemas_curation import AuditOut, AuditPage, CurationOut, EditIn, MergeIn, MoveIn, SplitIn
@@ -17,10 +17,9 @@ from app.services.curation import Curator, list_audit
 from app.services.cursor import MAX_INT32
 from app.services.listing import summary
 
-router = APIRouter(tags=["curation"])
+router = APIRouter(tags=["curation"], dependencies=[AdminAccess], responses=AUTH_RESPONSES)
 
 _REFUSALS: dict[int | str, dict[str, str]] = {
-    403: {"description": "Not allowed to curate."},
     404: {"description": "Unknown storyline or article."},
     409: {"description": "The state forbids it (merged away, not where claimed)."},
 }
@@ -37,15 +36,10 @@ def editor(
         ),
     ] = None,
 ) -> str:
-    """The editor's name for the audit log; curation is open to loopback clients only."""
-    host = request.client.host if request.client else ""
-    try:
-        loopback = ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        loopback = False
-    if not loopback:
-        raise Forbidden("curation is open only to clients on this host (loopback)")
-    return f"loopback:{x_editor}" if x_editor else "loopback"
+    """Who edits, for the audit log: the admin key's name, with the person it names
+    in `X-Editor` when the client sends one ("dana (newsdesk)")."""
+    key_name = str(getattr(request.state, "key_name", "") or "public")
+    return f"{x_editor} ({key_name})" if x_editor else key_name
 
 
 EditorDep = Annotated[str, Depends(editor)]

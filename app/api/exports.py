@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 
+from app.api.auth import AUTH_RESPONSES, ReadAccess
 from app.api.deps import StateDep
 from app.db import Database
 from app.schemas import UtcDateTime
@@ -23,7 +24,7 @@ from app.services.export import (
 from app.services.members import require_storyline
 from app.services.spread import storyline_spread
 
-router = APIRouter(tags=["export"])
+router = APIRouter(tags=["export"], dependencies=[ReadAccess], responses=AUTH_RESPONSES)
 
 _CONTENT: dict[str, Any] = {fmt.media_type.split(";")[0]: {} for fmt in ExportFormat}
 

@@ -1,7 +1,6 @@
 """Editors' corrections over HTTP: each action, each refusal, the audit log and the history.
 
-Real model and real databases (SQLite and PostgreSQL). Curation is open to
-loopback clients only until API keys exist, so the client here says it is one.
+Real model and real databases (SQLite and PostgreSQL). Curation needs an admin key.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from app.main import create_app
 from app.models import Storyline, StorylineMembership
 from app.state import ServiceState
 from embeddings.sentence import SentenceTransformerEmbedder
-from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, mint_key, shared_rows
 
 LOOPBACK = ("127.0.0.1", 50000)
 
@@ -79,7 +78,7 @@ def test_editor_merge_keeps_the_older_id_and_is_audited(editor: TestClient) -> N
     body = response.json()
     assert body["storyline"]["id"] == older
     assert body["storyline"]["article_count"] == sizes[a] + sizes[b]
-    assert body["audit"]["actor"] == "loopback:dana"
+    assert body["audit"]["actor"] == "dana (admin)"
     assert body["audit"]["action"] == "merge"
     assert body["audit"]["before"][str(newer)]["status"] == "active"
     assert body["audit"]["after"][str(newer)]["status"] == "merged"
@@ -213,11 +212,12 @@ def test_the_only_article_of_a_storyline_is_merged_not_moved(editor: TestClient)
     )
 
 
-def test_curation_is_refused_off_loopback(client: TestClient) -> None:
+def test_curation_needs_the_admin_scope(client: TestClient) -> None:
     (story,) = _stories(client, 1)
     storyline = _storyline_of(client, story[0])
-    response = client.patch(f"/storylines/{storyline}", json={"locked": True})
-    _refusal(response, 403, "loopback")
+    reader = mint_key(client, "read", "ingest")
+    response = client.patch(f"/storylines/{storyline}", json={"locked": True}, headers=reader)
+    _refusal(response, 403, "admin")
     assert client.get("/audit").json()["entries"] == []
 
 
