@@ -67,7 +67,7 @@ def test_synchronous_service_finishes_what_a_killed_request_left_behind(
         ids = [r.id for r in state.ingestor.accept(articles, then, lease=True)]
     finally:
         state.close()
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as client:
         deadline = time.monotonic() + 120
         while {client.get(f"/articles/{i}").json()["status"] for i in ids} != {"grouped"}:
             assert time.monotonic() < deadline, "the leftovers were never grouped"

@@ -20,7 +20,7 @@ from app.services.worker import Worker
 from app.state import ServiceState
 from embeddings.protocol import Embedder
 from embeddings.text import embedding_text
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 
 def _articles(rows: list[dict[str, object]]) -> list[PreparedArticle]:
@@ -84,7 +84,7 @@ def test_a_process_with_the_old_backend_is_refused_once_the_store_switched(
     settings: Settings, embedder: Embedder, torch_embedder: Embedder
 ) -> None:
     first, second = _seeds()
-    with TestClient(create_app(settings, torch_embedder)) as old:
+    with TestClient(create_app(settings, torch_embedder), headers=ADMIN_HEADERS) as old:
         assert old.post("/articles", json=first).status_code == 201
         new = ServiceState.start(settings, embedder)
         try:
@@ -111,7 +111,7 @@ def test_health_shows_the_background_reembedding_until_none_are_left(
         old.ingestor.ingest(_articles(_seeds()), datetime.now(UTC))
     finally:
         old.close()
-    with TestClient(create_app(settings, embedder)) as client:
+    with TestClient(create_app(settings, embedder), headers=ADMIN_HEADERS) as client:
         health = client.get("/health").json()
         assert health["vectors"]["model"] == embedder.model_name
         assert health["vectors"]["current"] + health["vectors"]["left"] == 2
