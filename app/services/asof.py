@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import Select, func, or_, select
 from sqlalchemy.orm import Session
 
 from app.errors import InvalidInput, NotFound, input_error
@@ -42,7 +42,7 @@ from app.services.cursor import decode_cursor, encode_cursor
 from app.services.listing import FIRST_PUBLISHER_TIE, SPARKLINE_DAYS
 from app.services.members import MAX_ID
 from app.services.membership import member_at
-from app.services.queries import StorylineFilter, brief
+from app.services.queries import StorylineFilter, article_page, brief
 
 # Commits take a moment after their clock reading: an instant this recent may
 # still gain history, so its answer is not yet final (not cacheable for ever).
@@ -152,20 +152,7 @@ def storyline_articles_at(
 ) -> ArticlePage:
     """``GET /storylines/{id}/articles`` as it answered at ``at``: oldest first, by keyset."""
     existing_at(session, storyline_id, at)
-    query = members_query(storyline_id, at)
-    if cursor is not None:
-        value, last_id = decode_cursor(cursor, datetime)
-        query = query.where(
-            or_(
-                Article.effective_at > value,
-                and_(Article.effective_at == value, Article.id > last_id),
-            )
-        )
-    rows = list(session.scalars(query.order_by(Article.effective_at, Article.id).limit(limit + 1)))
-    more = len(rows) > limit
-    rows = rows[:limit]
-    next_cursor = encode_cursor(rows[-1].effective_at, rows[-1].id) if more else None
-    return ArticlePage(items=[brief(r) for r in rows], next_cursor=next_cursor)
+    return article_page(session, members_query(storyline_id, at), limit, cursor)
 
 
 def storylines_at(session: Session, at: datetime) -> list[StorylineSummary]:

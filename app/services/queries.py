@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from app.errors import NotFound
@@ -248,6 +248,13 @@ def list_storyline_articles(
     """Members of a storyline in time order (oldest first), by keyset pagination."""
     _storyline(session, storyline_id)
     query = select(Article).where(Article.storyline_id == storyline_id)
+    return article_page(session, query, limit, cursor)
+
+
+def article_page(
+    session: Session, query: Select[Article], limit: int, cursor: str | None
+) -> ArticlePage:
+    """One page of ``query``'s articles, oldest first, by keyset on (effective_at, id)."""
     if cursor is not None:
         when, last_id = decode_cursor(cursor, datetime)
         query = query.where(
