@@ -12,13 +12,13 @@ waits until every article is grouped, and reports articles/s from the first
 POST to the last placement (timing starts once every service process, worker
 processes included, has loaded its model), POST latency p50/p99 and the peak
 RSS of every service process. In the same run, before and after the services, it times bare
-SentenceTransformer (torch) encoding of the same texts and prints the ratio
-against their median, whatever backend the service used. Bare encode is timed
-two ways, each in a fresh process: "plain" is sentence-transformers' own
-defaults (32 texts per call, glibc's default allocator), "as served" calls the
-model as the service sets it up (``configure_process`` and ``make_embedder``: its
-batch size, threads, passive OpenMP waiting, activations kept in the heap), so the
-second ratio is the service's overhead alone.
+encoding of the same texts, each way in a fresh process, and prints the
+service's rate against the median of each: "torch plain" is
+sentence-transformers' own defaults (32 texts per call, glibc's default
+allocator); "torch as served" and "onnx as served" call that backend's model as
+the service sets it up (``configure_process`` and ``make_embedder``: its batch
+size, threads, passive waiting, activations kept in the heap), so the ratio to
+the service's own backend is the service's overhead alone.
 
 CPU time is counted too: core-ms per article of every service process from the
 first POST to the last placement, against core-ms per article of bare encode,
@@ -245,19 +245,19 @@ def wait_grouped(base: str, n: int, timeout: float) -> None:
             time.sleep(1.0 if n - done > 100 else 0.1)
 
 
-BARE_MODES = ("plain", "as served")
+BARE_MODES = ("torch plain", "torch as served", "onnx as served")
 
 
 def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], list[float]]:
-    """Articles/s and core-ms per article of bare torch encode of ``texts``, per repeat.
+    """Articles/s and core-ms per article of bare encode of ``texts``, per repeat.
 
     Runs in this process: call it through ``bare_in_subprocess`` so an allocator
     setting of one mode never leaks into the other.
     """
-    if mode == "plain":
+    if mode == "torch plain":
         model: Embedder = SentenceTransformerEmbedder()
-    else:  # the service's own model set-up, from the service's environment
-        settings = Settings(embedding_backend="torch")
+    else:  # the service's own model set-up for that backend, from its environment
+        settings = Settings(embedding_backend=mode.split()[0])
         configure_process(settings)
         model = make_embedder(settings)
     model.embed(texts[:8])
@@ -294,7 +294,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8, help="articles per POST")
     parser.add_argument("--stores", default="sqlite,postgresql")
     parser.add_argument("--workers", type=int, default=2, help="worker processes on PostgreSQL")
-    parser.add_argument("--backend", default="torch", choices=["torch", "onnx"])
+    parser.add_argument(
+        "--backend",
+        default=Settings.model_fields["embedding_backend"].default,
+        choices=["torch", "onnx"],
+    )
     parser.add_argument("--prefill", type=int, default=0, help="synthetic articles stored first")
     parser.add_argument("--repeats", type=int, default=2, help="bare encodes before and after")
     parser.add_argument(
@@ -350,20 +354,26 @@ def main() -> None:
     for mode, (rates, _) in bare.items():
         rate, cpu = medians[mode]
         runs = ", ".join(f"{r:.1f}" for r in rates)
-        print(f"bare torch encode, {mode}: {rate:.1f} articles/s (median of {runs}), ", end="")
+        print(f"bare encode, {mode}: {rate:.1f} articles/s (median of {runs}), ", end="")
         print(f"{cpu:.0f} core-ms/article")
-    (plain, plain_cpu), (served, served_cpu) = (medians[m] for m in BARE_MODES)
-    print("\n| store | worker processes | articles/s | x bare plain | x bare as served ", end="")
-    print("| POST p50 ms | POST p99 ms | core-ms/article (bare plain, as served) ", end="")
+    print(
+        "\n| store | worker processes | articles/s | "
+        + " | ".join(f"x bare {m}" for m in BARE_MODES),
+        end="",
+    )
+    print(
+        " | POST p50 ms | POST p99 ms | core-ms/article (bare: " + ", ".join(BARE_MODES) + ") ",
+        end="",
+    )
     print("| peak RSS MiB: API (+ workers) |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---|---:|---:|" + "---:|" * len(BARE_MODES) + "---:|---:|---:|---:|")
     for kind, workers, service_rate, p50, p99, core_ms, rss in results:
         memory = f"{rss[0]:.0f}" + "".join(f" + {r:.0f}" for r in rss[1:])
+        ratios = " | ".join(f"{service_rate / medians[m][0]:.2f}" for m in BARE_MODES)
+        bare_cpu = ", ".join(f"{medians[m][1]:.0f}" for m in BARE_MODES)
         print(
-            f"| {kind} | {workers or 'in-process'} | {service_rate:.1f} | "
-            f"{service_rate / plain:.2f} | {service_rate / served:.2f} | "
-            f"{p50 * 1000:.0f} | {p99 * 1000:.0f} | "
-            f"{core_ms:.0f} ({plain_cpu:.0f}, {served_cpu:.0f}) | {memory} |"
+            f"| {kind} | {workers or 'in-process'} | {service_rate:.1f} | {ratios} | "
+            f"{p50 * 1000:.0f} | {p99 * 1000:.0f} | {core_ms:.0f} ({bare_cpu}) | {memory} |"
         )
 
 
