@@ -377,7 +377,8 @@ class QuotaBucket(Base):
 
     ``tat`` is the bucket's theoretical arrival time in seconds since the
     epoch (database clock): a request of cost ``n`` passes when
-    ``max(tat, now) + n * interval - now <= burst * interval``.
+    ``max(tat, now) + n * interval - now <= burst * interval``. UNLOGGED on
+    PostgreSQL (migration 0013): a charge commits without a WAL flush.
     """
 
     __tablename__ = "quota_bucket"

@@ -179,6 +179,7 @@ class ServiceState:
             job.stop(max(0.0, deadline - time.monotonic()))
         if self.worker is not None:
             self.worker.stop(max(0.0, deadline - time.monotonic()))
+        self.quotas.close()
         self.db.dispose()
         mark_process_dead()
 

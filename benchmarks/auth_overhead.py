@@ -5,7 +5,7 @@ Usage: python benchmarks/auth_overhead.py [--requests 3000] [--stores sqlite,pos
 
 Per store, two apps on one fresh database (stub embedder, no model): one as served
 (the key checked, the read quota charged: per-process buckets on SQLite, one
-``UPDATE ... RETURNING`` on PostgreSQL), one with the read dependency overridden to
+upsert on PostgreSQL), one with the read dependency overridden to
 let everything through (no key, no quota). Requests alternate between the two in
 one run, in-process through the whole ASGI stack (httpx's ASGI transport), so drift
 and load hit both alike.

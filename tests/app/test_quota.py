@@ -10,9 +10,10 @@ from pathlib import Path
 import httpx
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine
+from sqlalchemy import Engine, create_engine, event, text
 
 from app.config import Settings
+from app.db import migrate
 from app.main import create_app
 from app.services.quota import MemoryQuotas, Rate, SharedQuotas
 from embeddings.sentence import SentenceTransformerEmbedder
@@ -80,25 +81,66 @@ def test_gcra_refills_at_the_rate_and_never_past_the_burst() -> None:
     assert [quotas.take("k", rate, 1) for _ in range(4)][3] > 0
 
 
-def test_postgresql_buckets_are_shared_by_every_connection(
-    database_url: str, settings: Settings
-) -> None:
+@pytest.fixture
+def shared_engine(database_url: str) -> Iterator[Engine]:
+    """A migrated PostgreSQL store (shared buckets are PostgreSQL's)."""
     if not database_url.startswith("postgresql"):
         pytest.skip("shared buckets are PostgreSQL's")
-    from app.db import migrate
+    engine = create_engine(database_url)
+    migrate(engine)
+    yield engine
+    engine.dispose()
 
-    engines = [create_engine(database_url) for _ in range(2)]
+
+def test_postgresql_buckets_are_shared_by_every_connection(shared_engine: Engine) -> None:
+    a, b = SharedQuotas(shared_engine), SharedQuotas(shared_engine)  # a pool each
     try:
-        migrate(engines[0])
-        a, b = (SharedQuotas(e) for e in engines)
         rate = Rate(per_second=0.01, burst=3.0)
         taken = [q.take("key:shared", rate, 1) for q in (a, b, a, b)]
         assert taken[:3] == [0.0, 0.0, 0.0]
         assert 99 < taken[3] <= 100  # one token every 100 s
         assert a.take("key:other", rate, 1) == 0.0
+        assert 99 < b.take("key:big", rate, 4) <= 100  # a new bucket holds 3: one short
+        assert b.take("key:big", rate, 3) == 0.0  # the refusal took nothing
     finally:
-        for engine in engines:
-            engine.dispose()
+        a.close()
+        b.close()
+
+
+def test_a_postgresql_charge_that_fits_is_one_statement_without_a_wal_flush(
+    shared_engine: Engine,
+) -> None:
+    quotas = SharedQuotas(shared_engine)
+    statements: list[str] = []
+    event.listen(quotas.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        rate = Rate(per_second=100.0, burst=200.0)
+        assert quotas.take("key:new", rate, 1) == 0.0  # opens the bucket
+        assert quotas.take("key:new", rate, 1) == 0.0
+        assert len(statements) == 2  # no ping, no BEGIN, no second look
+        with shared_engine.connect() as conn:
+            persistence = conn.scalar(
+                text("SELECT relpersistence FROM pg_class WHERE oid = 'quota_bucket'::regclass")
+            )
+        assert persistence == "u"  # unlogged: its commits wait for no disk flush
+    finally:
+        quotas.close()
+
+
+def test_a_dropped_quota_connection_is_replaced_and_the_charge_retried(
+    shared_engine: Engine,
+) -> None:
+    quotas = SharedQuotas(shared_engine, pool_size=1)
+    try:
+        rate = Rate(per_second=100.0, burst=200.0)
+        assert quotas.take("key:k", rate, 1) == 0.0
+        with quotas.engine.connect() as pooled:  # the one connection of its pool
+            pid = pooled.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
+        with shared_engine.begin() as conn:  # a server restart, as the pool sees it
+            assert conn.scalar(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+        assert quotas.take("key:k", rate, 1) == 0.0
+    finally:
+        quotas.close()
 
 
 @pytest.mark.model  # the served process loads the default (ONNX) model
