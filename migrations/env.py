@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from alembic import context
 from sqlalchemy import Engine
 
@@ -21,6 +23,14 @@ def _engine() -> Engine:
     return engine
 
 
+def _modelled(obj: object, name: str | None, type_: str, reflected: bool, other: object) -> bool:
+    """False for the full-text index (revision 0014), which lives outside the models:
+    SQLite's FTS5 tables and their shadow tables, PostgreSQL's expression indexes."""
+    if type_ == "table" and name and re.match(r"^\w+_fts(_\w+)?$", name):
+        return False
+    return not (type_ == "index" and name and name.endswith("_fulltext"))
+
+
 def run_migrations_online() -> None:
     engine = _engine()
     with engine.connect() as connection:
@@ -29,6 +39,7 @@ def run_migrations_online() -> None:
             target_metadata=target_metadata,
             render_as_batch=connection.dialect.name == "sqlite",
             compare_type=True,
+            include_object=_modelled,
         )
         with context.begin_transaction():
             context.run_migrations()

@@ -7,10 +7,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
-from app.models import Article, Storyline, StorylineChange, StorylineStatus
+from app.models import Storyline, StorylineChange, StorylineStatus
+from app.services import fulltext
 from clustering.words import STOP_WORDS, WORD
 
 # Least score of a hit worth showing. Unrelated text sits at cosine 0.0-0.25 to a
@@ -91,24 +92,11 @@ def search(
     lowered = (m.lower() for m in WORD.findall(query))
     words = [w for w in lowered if len(w) > 1 and w not in STOP_WORDS][:8]
     if words:
-        live = Storyline.status != StorylineStatus.merged
-        in_label = session.execute(
-            select(Storyline.id, Storyline.label)
-            .where(live, or_(*(Storyline.label.ilike(f"%{w}%") for w in words)))
-            .order_by(Storyline.last_published_at.desc())
-            .limit(limit)
-        ).all()
-        for sid, label in in_label:
+        for sid, label in fulltext.labels(session, words, limit):
             found = [w for w in words if w in label.lower()]
             score = len(found) / len(words)
             hits.setdefault(sid, []).append((score, f"words in label: {', '.join(found)}"))
-        in_title = session.execute(
-            select(Article.storyline_id, Article.id, Article.title)
-            .join(Storyline, Storyline.id == Article.storyline_id)
-            .where(live, or_(*(Article.title.ilike(f"%{w}%") for w in words)))
-            .order_by(Article.effective_at.desc())
-            .limit(limit * 4)
-        ).all()
+        in_title = fulltext.headlines(session, words, limit * 4)
         for storyline_id, article_id, title in in_title:
             if storyline_id is None:
                 continue

@@ -50,3 +50,40 @@ def test_empty_query_is_422(client: TestClient) -> None:
     response = client.get("/search", params={"q": ""})
     assert response.status_code == 422
     assert response.json()["detail"][0]["loc"] == ["query", "q"]
+
+
+def _headline_hits(client: TestClient, q: str) -> dict[int, list[str]]:
+    hits = client.get("/search", params={"q": q, "limit": 100}).json()["hits"]
+    return {
+        h["storyline"]["id"]: [r for r in h["reasons"] if "headline" in r]
+        for h in hits
+        if any("headline" in r for r in h["reasons"])
+    }
+
+
+def test_a_revised_headline_is_found_by_its_new_words_not_its_old(client: TestClient) -> None:
+    sid = _load(client)
+    seed = as_payload(shared_rows("seeds/idlib_sept2018.jsonl")[0])
+    assert sid in _headline_hits(client, "Idlib")
+    revised = {**seed, "title": "Zanzibarian ferry timetable"}
+    assert client.post("/articles", json=revised).json()["articles"][0]["outcome"] == "revised"
+    found = _headline_hits(client, "zanzibarian ferry")
+    assert len(found) == 1
+    assert any("zanzibarian, ferry" in r for r in next(iter(found.values())))
+    # The old headline's words no longer lead to the revised article.
+    article_id = client.post("/articles", json=revised).json()["articles"][0]["id"]
+    old_word = seed["title"].split()[0]
+    assert not any(
+        f"article {article_id}:" in r
+        for rs in _headline_hits(client, old_word).values()
+        for r in rs
+    )
+
+
+def test_words_match_where_headline_words_begin(
+    client: TestClient,
+) -> None:
+    sid = _load(client)
+    # "helmet" finds "Helmets"; a word inside another word ("elmet") does not.
+    assert sid in _headline_hits(client, "helmet")
+    assert sid not in _headline_hits(client, "elmets")
