@@ -15,7 +15,7 @@ import re
 import secrets
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -204,31 +204,42 @@ def _write_private(path: Path, key: str) -> str:
 
 
 # A process trusts what it read about a key for this long: revoking a key takes
-# effect at once in the process that revokes it, within this time in the others.
+# effect at once in the process that revokes it, within this time in the others
+# (an entry is stamped before its read, so its age bounds how stale it is).
 KEY_CACHE_SECONDS = 5.0
 # last_used_at is written at most this often per key and process.
 TOUCH_SECONDS = 60.0
 
 
 class KeyRing:
-    """Key lookups for one process, with a short cache so most requests do no I/O."""
+    """Key lookups for one process, with a short cache so most requests do no I/O.
 
-    def __init__(self, db: Database, ttl: float = KEY_CACHE_SECONDS) -> None:
+    ``clock`` is a monotonic clock in seconds (tests pass their own).
+    """
+
+    def __init__(
+        self,
+        db: Database,
+        ttl: float = KEY_CACHE_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.db = db
         self.ttl = ttl
+        self.clock = clock
         self._known: dict[str, tuple[float, KeyInfo]] = {}  # hash -> (read at, key)
         self._touched: dict[str, float] = {}  # name -> when last_used_at was written
         self._lock = threading.Lock()
 
     def cached(self, digest: str) -> KeyInfo | None:
-        """The key with this hash if read recently enough (no I/O), else None."""
+        """The key with this hash if read less than ``ttl`` ago (no I/O), else None."""
         hit = self._known.get(digest)
-        if hit is None or time.monotonic() - hit[0] > self.ttl:
+        if hit is None or self.clock() - hit[0] >= self.ttl:
             return None
         return hit[1]
 
     def load(self, key: str) -> KeyInfo | None:
         """Read the key from the database (blocking); None when unknown or revoked."""
+        read_at = self.clock()  # before the read: a revocation committed after it is seen
         with self.db.session() as session:
             info = find_key(session, key)
         digest = key_hash(key)
@@ -236,12 +247,12 @@ class KeyRing:
             if info is None:
                 self._known.pop(digest, None)
             else:
-                self._known[digest] = (time.monotonic(), info)
+                self._known[digest] = (read_at, info)
         return info
 
     def touch_due(self, name: str) -> bool:
         """True once per TOUCH_SECONDS per key: the caller then runs :meth:`touch`."""
-        now = time.monotonic()
+        now = self.clock()
         with self._lock:
             if now - self._touched.get(name, -TOUCH_SECONDS) < TOUCH_SECONDS:
                 return False

@@ -6,9 +6,13 @@ import hashlib
 import os
 import re
 import stat
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -19,7 +23,9 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.models import ApiKey
+from app.services.keys import KeyRing, key_hash, revoke_key
 from embeddings.sentence import SentenceTransformerEmbedder
+from tests.app.live_server import live_server
 from tests.conftest import ADMIN_HEADERS, TEST_ADMIN_KEY, mint_key
 
 ARTICLE = {"outlet": "a.com", "title": "Bridge closes after crack found", "body": "Engineers."}
@@ -94,6 +100,58 @@ def test_revoked_key_is_refused_at_once(client: TestClient) -> None:
     assert revoked.json()["revoked_at"] is not None
     assert bare.get("/storylines", headers=reader).status_code == 401
     assert client.delete("/keys/nobody").status_code == 404
+
+
+def test_a_key_revoked_by_another_process_is_refused_once_its_cache_entry_is_5_s_old(
+    client: TestClient, database_url: str
+) -> None:
+    key = mint_key(client, "read", name="elsewhere")["Authorization"].removeprefix("Bearer ")
+    now = [1000.0]
+    ring = KeyRing(client.app.state.storyline.db, clock=lambda: now[0])  # type: ignore[attr-defined]
+    assert ring.load(key) is not None
+    other = Database.from_url(database_url)  # another process's connection
+    with other.session() as session:
+        revoke_key(session, "elsewhere")
+    other.dispose()
+    now[0] += 4.999
+    assert ring.cached(key_hash(key)) is not None  # trusted a little under 5 s
+    now[0] += 0.001
+    assert ring.cached(key_hash(key)) is None  # then read again: revoked
+    assert ring.load(key) is None
+
+
+@pytest.mark.model  # the served processes load the default (ONNX) model
+def test_cli_revocation_reaches_two_server_processes_on_postgresql_within_5_s(
+    database_url: str, onnx_dir: Path
+) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("two processes share keys through PostgreSQL here")
+    env = {"STORYLINE_DATABASE_URL": database_url, "STORYLINE_ADMIN_KEY": TEST_ADMIN_KEY}
+    with live_server(env) as first, live_server(env) as second:
+        made = httpx.post(
+            f"{first}/keys",
+            json={"name": "leaving", "scopes": ["read"]},
+            headers=ADMIN_HEADERS,
+            timeout=60,
+        )
+        reader = _bearer(made.json()["key"])
+        with httpx.Client(headers=reader, timeout=60) as http:
+            for base in (first, second):  # both processes now trust the key (cached)
+                assert http.get(f"{base}/storylines").status_code == 200
+            revoke = [sys.executable, "-m", "app.cli", "keys", "revoke", "leaving"]
+            subprocess.run(revoke, env={**os.environ, **env}, check=True, capture_output=True)
+            started = time.monotonic()  # the revocation is committed
+            refused_after: dict[str, float] = {}
+            while len(refused_after) < 2 and time.monotonic() - started < 15:
+                for base in (first, second):
+                    if (
+                        base not in refused_after
+                        and http.get(f"{base}/storylines").status_code == 401
+                    ):
+                        refused_after[base] = time.monotonic() - started
+                time.sleep(0.05)
+    assert set(refused_after) == {first, second}, refused_after
+    assert max(refused_after.values()) <= 5.5, refused_after  # 5 s, plus a request's time
 
 
 def test_keys_are_stored_only_as_hashes_and_record_their_use(
