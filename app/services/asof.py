@@ -5,7 +5,9 @@ an article counts at ``t`` when one of its stays covers ``t`` (valid_from <= t
 < valid_to). Label, status and ``merged_into`` come from the change feed: the
 storyline's latest entry at or before ``t``. Lineage is the events up to ``t``.
 Articles ingested after ``t`` are absent; a merge after ``t`` is not applied.
-A storyline created after ``t`` did not exist then (404).
+A storyline created after ``t`` did not exist then (404). An article revised
+after ``t`` is listed as it read then (its title, URL, language and date from
+the revision that replaced that version), in the storyline it was in then.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from sqlalchemy.orm import Session
 from app.errors import InvalidInput, NotFound, input_error
 from app.models import (
     Article,
+    ArticleRevision,
     ChangeKind,
     Outlet,
     Storyline,
@@ -29,6 +32,7 @@ from app.models import (
     utcnow,
 )
 from app.schemas import (
+    ArticleBrief,
     ArticlePage,
     LineageEvent,
     OutletRef,
@@ -131,8 +135,8 @@ def storyline_at(session: Session, storyline_id: int, at: datetime) -> Storyline
             )
             for oid, name, n, first_at in per_outlet
         ],
-        first_article=brief(first) if first else None,
-        last_article=brief(last) if last else None,
+        first_article=as_then(session, [brief(first)], at)[0] if first else None,
+        last_article=as_then(session, [brief(last)], at)[0] if last else None,
         lineage=[
             LineageEvent(
                 kind=e.kind.value,
@@ -152,7 +156,50 @@ def storyline_articles_at(
 ) -> ArticlePage:
     """``GET /storylines/{id}/articles`` as it answered at ``at``: oldest first, by keyset."""
     existing_at(session, storyline_id, at)
-    return article_page(session, members_query(storyline_id, at), limit, cursor)
+    page = article_page(session, members_query(storyline_id, at), limit, cursor)
+    page.items = as_then(session, page.items, at)
+    return page
+
+
+def as_then(session: Session, items: list[ArticleBrief], at: datetime) -> list[ArticleBrief]:
+    """``items`` as they read at ``at``: those revised since show the version then current.
+
+    The version current at ``at`` is the one the first revision after ``at``
+    replaced (a revision row keeps the values it replaced). Order and cursor
+    stay those of the current dates; similarity is the current placement's.
+    """
+    if not items:
+        return items
+    ids = [item.id for item in items]
+    then: dict[int, ArticleRevision] = {}
+    for revision in session.scalars(
+        select(ArticleRevision)
+        .where(ArticleRevision.article_id.in_(ids), ArticleRevision.revised_at > at)
+        .order_by(ArticleRevision.revised_at.desc(), ArticleRevision.id.desc())
+    ):
+        then[revision.article_id] = revision  # the earliest after ``at`` is written last
+    if not then:
+        return items
+    rows = session.execute(select(Article.id, Article.ingested_at).where(Article.id.in_(then)))
+    ingested = {article_id: when for article_id, when in rows}
+    out = []
+    for item in items:
+        old = then.get(item.id)
+        if old is None:
+            out.append(item)
+            continue
+        out.append(
+            item.model_copy(
+                update={
+                    "title": old.title,
+                    "url": old.url,
+                    "language": old.language,
+                    "published_at": old.published_at,
+                    "effective_at": old.published_at or ingested[item.id],
+                }
+            )
+        )
+    return out
 
 
 def storylines_at(session: Session, at: datetime) -> list[StorylineSummary]:

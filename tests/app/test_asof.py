@@ -33,6 +33,7 @@ def _now() -> str:
 
 
 def _whole(client: TestClient, count: int) -> list[tuple[int, list[int]]]:
+    """Post the first ``count`` BASIL stories; (storyline, article ids) of those kept whole."""
     rows = shared_rows("data/basil.jsonl")
     chosen = list(dict.fromkeys(r["story"] for r in rows))[:count]
     picked = [r for r in rows if r["story"] in chosen]
@@ -111,6 +112,56 @@ def test_views_as_of_before_and_after_a_move_a_split_and_a_merge(editor: TestCli
     }
     assert absorbed in listed[after_split] and absorbed not in listed[merged]
     assert editor.get("/storylines", params={"as_of": before_anything}).json()["items"] == []
+
+
+def _titles(client: TestClient, storyline: int, at: str) -> dict[int, str]:
+    response = client.get(f"/storylines/{storyline}/articles", params={"as_of": at, "limit": 500})
+    assert response.status_code == 200, response.text
+    return {a["id"]: a["title"] for a in response.json()["items"]}
+
+
+def test_views_as_of_before_and_after_a_revision_that_moves_an_article(
+    editor: TestClient,
+) -> None:
+    """A researcher asking about the instant before a revision sees the article where
+    it was then, as it read then; after it, where its new text took it."""
+    (a, first), (b, second), *_ = [w for w in _whole(editor, 4) if len(w[1]) >= 3]
+    stray = first[-1]
+    old = editor.get(f"/articles/{stray}").json()
+    donor = editor.get(f"/articles/{second[0]}").json()
+    before = _now()
+    repost = {
+        "external_id": old["external_id"],
+        "url": old["url"],
+        "outlet": old["outlet"]["name"],
+        "title": donor["title"],
+        "body": donor["body"],
+        "published_at": donor["published_at"],
+    }
+    result = editor.post("/articles", json=[repost]).json()["articles"][0]
+    assert (result["id"], result["outcome"], result["storyline_id"]) == (stray, "revised", b)
+    after = _now()
+
+    # Before the revision: in its old storyline, under its old headline.
+    assert _titles(editor, a, before)[stray] == old["title"]
+    assert stray not in _ids(editor, b, before)
+    assert _detail(editor, a, before)["article_count"] == len(first)
+    assert _detail(editor, b, before)["article_count"] == len(second)
+    # After it: in the storyline its new text joined, under the new headline.
+    assert stray not in _ids(editor, a, after)
+    assert _titles(editor, b, after)[stray] == donor["title"]
+    assert _detail(editor, a, after)["article_count"] == len(first) - 1
+    assert _detail(editor, b, after)["article_count"] == len(second) + 1
+    for at, storyline, expected in ((before, a, len(first)), (after, a, len(first) - 1)):
+        timeline = editor.get(f"/storylines/{storyline}/timeline", params={"as_of": at}).json()
+        assert timeline["article_count"] == expected
+        spread = editor.get(f"/storylines/{storyline}/spread", params={"as_of": at}).json()
+        assert spread["article_count"] == expected
+    listed = {
+        s["id"]: s["article_count"]
+        for s in editor.get("/storylines", params={"as_of": before}).json()["items"]
+    }
+    assert (listed[a], listed[b]) == (len(first), len(second))
 
 
 def test_articles_posted_later_are_absent_as_of_earlier(editor: TestClient) -> None:
