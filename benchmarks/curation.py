@@ -12,7 +12,7 @@ instants (closing one stay, opening another, as curation and discovery do).
 It times, through the real app in-process (stub embedder, loopback client):
 
 * as-of reads of random storylines at random instants: detail, articles,
-  timeline, spread; target p95 <= 50 ms;
+  timeline, spread, and the list (GET /storylines?as_of=); target p95 <= 50 ms;
 * curation actions on live storylines: move, split, merge, label; target
   p95 <= 200 ms; and once, for comparison, the full grouper rebuild that each
   split or move used to cost.
@@ -35,7 +35,7 @@ from app.db import make_engine, migrate
 from app.main import create_app
 from app.models import Article, Storyline, StorylineMembership, StorylineStatus
 from app.state import ServiceState
-from benchmarks.queries import StubEmbedder, build, percentiles, store
+from benchmarks.queries import BENCH_KEY, StubEmbedder, build, percentiles, store
 
 
 def write_history(engine: Engine, changes: int, seed: int) -> tuple[datetime, datetime]:
@@ -198,15 +198,18 @@ def main() -> None:
                     f"/storylines/{s}/spread?as_of={t}"
                     for s, t in zip(picks, instants, strict=True)
                 ],
+                "as-of list (page of 50)": [f"/storylines?as_of={t}" for t in instants],
             }
             settings = Settings(
                 database_url=url,
                 migrate_on_start=False,
                 label_interval_seconds=0,
                 discovery_interval_seconds=0,
+                admin_key=BENCH_KEY,
             )
             app = create_app(settings, StubEmbedder())
-            with TestClient(app, client=("127.0.0.1", 50000)) as client:
+            auth = {"Authorization": f"Bearer {BENCH_KEY.get_secret_value()}"}
+            with TestClient(app, headers=auth) as client:
                 for name, paths in reads.items():
                     for path in paths[:5]:
                         client.get(path)
