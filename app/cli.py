@@ -49,6 +49,9 @@ def prepare() -> None:
 
     settings = Settings()
     _log_to_stderr(settings)
+    if settings.embedding_model == "multilingual":
+        typer.echo("the multilingual model is read from its wheel: nothing to export")
+        return
     manifest = ensure_export(settings.onnx_dir, settings.model_path, check_source=True)
     graph = manifest["files_sha256"]["model_int8.onnx"]
     typer.echo(f"ONNX export ready in {settings.onnx_dir} (model_int8.onnx sha256 {graph[:16]})")

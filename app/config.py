@@ -24,10 +24,18 @@ class Settings(BaseSettings):
         description="Local directory of a sentence-transformers model; "
         "default: the bundled all-MiniLM-L6-v2.",
     )
+    embedding_model: Literal["english", "multilingual"] = Field(
+        "english",
+        description="english: all-MiniLM-L6-v2 (run by embedding_backend); multilingual: the "
+        "multilingual Universal Sentence Encoder v3 (16 languages, numpy, bundled offline), "
+        "which groups one event told in several languages into one storyline. Switching an "
+        "existing store re-embeds its articles in the background.",
+    )
     embedding_backend: Literal["torch", "onnx"] = Field(
         "onnx",
-        description="onnx: ONNX Runtime with int8 weights exported locally from the model "
-        "(starts in under a second, without torch); torch: sentence-transformers itself.",
+        description="How the english model runs. onnx: ONNX Runtime with int8 weights exported "
+        "locally from the model (starts in under a second, without torch); torch: "
+        "sentence-transformers itself. The multilingual model always runs in numpy.",
     )
     onnx_dir: str = Field(
         ".cache/onnx",

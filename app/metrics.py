@@ -37,6 +37,7 @@ from sqlalchemy import func, select
 
 from app.db import Database
 from app.models import Article, ArticleStatus, JobMark, as_utc
+from app.services.space import progress, store_model
 from embeddings.protocol import Embedder
 
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -141,6 +142,12 @@ class DatabaseGauges(Collector):
             "storyline_labeller_backlog_articles",
             "Grouped articles the labeller has not yet counted.",
         )
+        vectors = GaugeMetricFamily(
+            "storyline_vectors",
+            "Stored vectors of the store's model (current) and of another one still to "
+            "re-embed after a model switch (left).",
+            labels=["state"],
+        )
         waiting = [ArticleStatus.pending, ArticleStatus.embedded]
         with self.db.session() as session:
             counts = dict(
@@ -151,11 +158,15 @@ class DatabaseGauges(Collector):
             )
             newest = session.scalar(select(func.max(Article.group_seq))) or 0
             mark = session.scalar(select(JobMark.value).where(JobMark.name == "labels")) or 0
+            model = store_model(session)
+            space = progress(session, model) if model is not None else None
         for status in ArticleStatus:
             depth.add_metric([status.value], counts.get(status, 0))
         age = (datetime.now(UTC) - as_utc(first)).total_seconds() if first else 0.0
         oldest.add_metric([], max(0.0, age))
         backlog.add_metric([], max(0, newest - mark))
+        vectors.add_metric(["current"], space.current if space else 0)
+        vectors.add_metric(["left"], space.left if space else 0)
         pool = GaugeMetricFamily(
             "storyline_db_pool_connections",
             "This process's database connections, by state (checked_out, idle).",
@@ -166,7 +177,7 @@ class DatabaseGauges(Collector):
         idle = getattr(self.db.engine.pool, "checkedin", None)
         pool.add_metric(["checked_out"], checked_out() if callable(checked_out) else 0)
         pool.add_metric(["idle"], idle() if callable(idle) else 0)
-        yield from (depth, oldest, backlog, pool)
+        yield from (depth, oldest, backlog, vectors, pool)
 
 
 def exposition(db: Database) -> bytes:

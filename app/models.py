@@ -235,7 +235,8 @@ class VectorSpace(Base):
     """The one embedding model whose vectors this store compares (a single row, id 1).
 
     ``model`` is the embedder's ``model_name``, which names the backend too
-    (``all-MiniLM-L6-v2@256+onnx-int8``). Articles whose ``embedding_model``
+    (``all-MiniLM-L6-v2@256+onnx-int8``, ``use-multilingual-v3@256+numpy``); ``family``
+    the setting that chose it. Articles whose ``embedding_model``
     differs are never grouped or compared; a process that starts with another
     model takes the store over and re-embeds them in the background, and a
     process still running with the old one is refused at its next placement.
@@ -247,6 +248,9 @@ class VectorSpace(Base):
     model: Mapped[str] = mapped_column(String(255))
     dimension: Mapped[int] = mapped_column(Integer)
     since: Mapped[datetime] = mapped_column(UTCDateTime)
+    # The operator's choice that produced ``model`` (STORYLINE_EMBEDDING_MODEL):
+    # english or multilingual. Only a multilingual space compares across languages.
+    family: Mapped[str] = mapped_column(String(32), server_default="english")
 
 
 class LineageKind(enum.StrEnum):

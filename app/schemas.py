@@ -262,6 +262,10 @@ class VectorsOut(BaseModel):
     """Stored vectors by model: after a backend switch, ``left`` falls to 0 in the background."""
 
     model: str = Field(description="The store's model and backend, e.g. ...@256+onnx-int8.")
+    family: str = Field(
+        description="english or multilingual (STORYLINE_EMBEDDING_MODEL): only a "
+        "multilingual store groups one event across languages."
+    )
     current: int = Field(description="Stored vectors of that model.")
     left: int = Field(description="Vectors of another model still to re-embed (never compared).")
 

@@ -111,7 +111,13 @@ class ServiceState:
         embedder = TimedEmbedder(embedder)  # model time per text, for /metrics
         runtime = GroupingRuntime(grouping, embedder.model_name)
         with db.session() as session:
-            space.adopt(session, embedder.model_name, embedder.dimension, datetime.now(UTC))
+            space.adopt(
+                session,
+                embedder.model_name,
+                embedder.dimension,
+                datetime.now(UTC),
+                settings.embedding_model,
+            )
             runtime.rebuild(session)
         policy = LeasePolicy(
             lease=timedelta(seconds=settings.lease_seconds),
@@ -213,6 +219,10 @@ def make_embedder(settings: Settings, call: ModelCall | None = None) -> Embedder
     :func:`app.process.configure_process`.
     """
     call = call or ModelCall()
+    if settings.embedding_model == "multilingual":
+        from embeddings.universal import UniversalSentenceEmbedder
+
+        return UniversalSentenceEmbedder(call.max_tokens, threads=embed_threads(settings))
     if settings.embedding_backend == "onnx":
         from embeddings.onnx import ExportMismatch, OnnxEmbedder, ensure_export
 

@@ -18,7 +18,9 @@ sentence-transformers' own defaults (32 texts per call, glibc's default
 allocator); "torch as served" and "onnx as served" call that backend's model as
 the service sets it up (``configure_process`` and ``make_embedder``: its batch
 size, threads, passive waiting, activations kept in the heap), so the ratio to
-the service's own backend is the service's overhead alone.
+the service's own backend is the service's overhead alone. With
+``--service-env STORYLINE_EMBEDDING_MODEL=multilingual`` the bare modes are the
+multilingual model's: "use plain" (the wheel's defaults) and "use as served".
 
 CPU time is counted too: core-ms per article of every service process from the
 first POST to the last placement, against core-ms per article of bare encode,
@@ -59,6 +61,7 @@ from app.text import clean_text
 from embeddings.protocol import Embedder
 from embeddings.sentence import SentenceTransformerEmbedder
 from embeddings.text import embedding_text
+from embeddings.universal import UniversalSentenceEmbedder
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -246,6 +249,9 @@ def wait_grouped(base: str, n: int, timeout: float) -> None:
 
 
 BARE_MODES = ("torch plain", "torch as served", "onnx as served")
+# With --service-env STORYLINE_EMBEDDING_MODEL=multilingual: the multilingual USE
+# model, with the wheel's own defaults (USE(threads=4)) and as the service sets it up.
+MULTILINGUAL_MODES = ("use plain", "use as served")
 
 
 def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], list[float]]:
@@ -256,6 +262,12 @@ def bare_rates(texts: list[str], repeats: int, mode: str) -> tuple[list[float], 
     """
     if mode == "torch plain":
         model: Embedder = SentenceTransformerEmbedder()
+    elif mode == "use plain":
+        model = UniversalSentenceEmbedder(threads=4)
+    elif mode == "use as served":
+        settings = Settings(embedding_model="multilingual")
+        configure_process(settings)
+        model = make_embedder(settings)
     else:  # the service's own model set-up for that backend, from its environment
         settings = Settings(embedding_backend=mode.split()[0])
         configure_process(settings)
@@ -311,9 +323,11 @@ def main() -> None:
         metavar="NAME=VALUE",
         help="environment of the service processes only (repeatable)",
     )
-    parser.add_argument("--bare", choices=BARE_MODES, help=argparse.SUPPRESS)
+    parser.add_argument("--bare", choices=BARE_MODES + MULTILINGUAL_MODES, help=argparse.SUPPRESS)
     args = parser.parse_args()
     extra_env = dict(item.split("=", 1) for item in args.service_env)
+    multilingual = extra_env.get("STORYLINE_EMBEDDING_MODEL") == "multilingual"
+    modes = MULTILINGUAL_MODES if multilingual else BARE_MODES
 
     rows = [r.payload for r in read_corpus(args.corpus) if r.payload][: args.n]
     batches = [rows[i : i + args.batch] for i in range(0, len(rows), args.batch)]
@@ -324,7 +338,7 @@ def main() -> None:
     # Bare runs before and after the services, so load drift shows as spread.
     bare: dict[str, tuple[list[float], list[float]]] = {
         mode: bare_in_subprocess(args.corpus, args.n, args.repeats, mode, extra_env)
-        for mode in BARE_MODES
+        for mode in modes
     }
     results = []
     for kind in args.stores.split(","):
@@ -342,7 +356,7 @@ def main() -> None:
             rss = [peak_rss_mb(p.pid) for p in procs]
             cuts = statistics.quantiles(latencies, n=100, method="inclusive")
             results.append((kind, workers, len(rows) / elapsed, cuts[49], cuts[98], core_ms, rss))
-    for mode in BARE_MODES:
+    for mode in modes:
         more, more_cpu = bare_in_subprocess(args.corpus, args.n, args.repeats, mode, extra_env)
         bare[mode] = (bare[mode][0] + more, bare[mode][1] + more_cpu)
     medians = {m: (statistics.median(r), statistics.median(c)) for m, (r, c) in bare.items()}
@@ -357,20 +371,19 @@ def main() -> None:
         print(f"bare encode, {mode}: {rate:.1f} articles/s (median of {runs}), ", end="")
         print(f"{cpu:.0f} core-ms/article")
     print(
-        "\n| store | worker processes | articles/s | "
-        + " | ".join(f"x bare {m}" for m in BARE_MODES),
+        "\n| store | worker processes | articles/s | " + " | ".join(f"x bare {m}" for m in modes),
         end="",
     )
     print(
-        " | POST p50 ms | POST p99 ms | core-ms/article (bare: " + ", ".join(BARE_MODES) + ") ",
+        " | POST p50 ms | POST p99 ms | core-ms/article (bare: " + ", ".join(modes) + ") ",
         end="",
     )
     print("| peak RSS MiB: API (+ workers) |")
-    print("|---|---:|---:|" + "---:|" * len(BARE_MODES) + "---:|---:|---:|---:|")
+    print("|---|---:|---:|" + "---:|" * len(modes) + "---:|---:|---:|---:|")
     for kind, workers, service_rate, p50, p99, core_ms, rss in results:
         memory = f"{rss[0]:.0f}" + "".join(f" + {r:.0f}" for r in rss[1:])
-        ratios = " | ".join(f"{service_rate / medians[m][0]:.2f}" for m in BARE_MODES)
-        bare_cpu = ", ".join(f"{medians[m][1]:.0f}" for m in BARE_MODES)
+        ratios = " | ".join(f"{service_rate / medians[m][0]:.2f}" for m in modes)
+        bare_cpu = ", ".join(f"{medians[m][1]:.0f}" for m in modes)
         print(
             f"| {kind} | {workers or 'in-process'} | {service_rate:.1f} | {ratios} | "
             f"{p50 * 1000:.0f} | {p99 * 1000:.0f} | {core_ms:.0f} ({bare_cpu}) | {memory} |"

@@ -29,6 +29,7 @@ from app.main import create_app
 from embeddings.onnx import OnnxEmbedder, ensure_export
 from embeddings.protocol import Embedder
 from embeddings.sentence import SentenceTransformerEmbedder
+from embeddings.universal import UniversalSentenceEmbedder
 
 # Background discovery would repair storylines in the middle of tests that assert them;
 # tests that exercise it start it themselves.
@@ -92,6 +93,12 @@ def embedder(onnx_dir: Path) -> OnnxEmbedder:
 def torch_embedder() -> SentenceTransformerEmbedder:
     """The torch backend, kept for the tests that compare backends or exercise it."""
     return SentenceTransformerEmbedder()
+
+
+@pytest.fixture(scope="session")
+def multilingual_embedder() -> UniversalSentenceEmbedder:
+    """STORYLINE_EMBEDDING_MODEL=multilingual: the bundled multilingual USE v3."""
+    return UniversalSentenceEmbedder()
 
 
 def _postgres_reachable() -> str | None:
@@ -161,6 +168,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     embeddings_dir = Path(__file__).parent / "embeddings"
     for item in items:
         names = getattr(item, "fixturenames", ())
-        uses_model = "embedder" in names or "torch_embedder" in names
+        models = ("embedder", "torch_embedder", "multilingual_embedder")
+        uses_model = any(name in names for name in models)
         if uses_model or embeddings_dir in item.path.parents:
             item.add_marker(pytest.mark.model)

@@ -33,7 +33,10 @@ def health(session: SessionDep, state: StateDep) -> Health:
         live_storylines=len(state.runtime.grouper),
         storylines={status.value: stories.get(status, 0) for status in StorylineStatus},
         articles={status.value: by_status.get(status, 0) for status in ArticleStatus},
-        vectors=VectorsOut(**asdict(progress(session, state.embedder.model_name))),
+        vectors=VectorsOut(
+            **asdict(progress(session, state.embedder.model_name)),
+            family=state.settings.embedding_model,
+        ),
     )
 
 

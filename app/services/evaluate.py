@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import tempfile
 import time
 from collections import Counter
@@ -53,6 +54,9 @@ class FileReport:
     unchanged: int
     embed_ms_per_article: float  # the model (or the embedding cache) in the same run
     undated: int  # articles replayed without a published_at
+    # First 16 hex of the SHA-256 of the sorted (article id, final storyline) lines:
+    # two replays that decide every article alike have the same one.
+    partition: str
 
     def as_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -122,7 +126,14 @@ def evaluate_file(
         unchanged=replay.unchanged,
         embed_ms_per_article=1000 * ingestor.embed_seconds / n,
         undated=sum(not r.payload.get("published_at") for r in rows),
+        partition=partition_hash(replay.storyline_of),
     )
+
+
+def partition_hash(storyline_of: dict[str, int]) -> str:
+    """First 16 hex of the SHA-256 of ``id<TAB>storyline`` lines in id order."""
+    lines = "\n".join(f"{k}\t{v}" for k, v in sorted(storyline_of.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,16 +39,21 @@ def store_model(session: Session) -> str | None:
     return session.scalar(select(VectorSpace.model).where(VectorSpace.id == _ROW))
 
 
-def adopt(session: Session, model: str, dimension: int, now: datetime) -> str | None:
-    """Make ``model`` the store's vector space and commit; returns the model it replaced."""
+def adopt(
+    session: Session, model: str, dimension: int, now: datetime, family: str = "english"
+) -> str | None:
+    """Make ``model`` (of ``family``: english, multilingual) the store's vector space and
+    commit; returns the model it replaced."""
     lock_writes(session)
     row = session.get(VectorSpace, _ROW)
     previous = None if row is None else row.model
     if row is None:
-        session.add(VectorSpace(id=_ROW, model=model, dimension=dimension, since=now))
+        session.add(
+            VectorSpace(id=_ROW, model=model, dimension=dimension, since=now, family=family)
+        )
     elif row.model != model:
         log.warning("the store's vectors were %s; re-embedding them with %s", row.model, model)
-        row.model, row.dimension, row.since = model, dimension, now
+        row.model, row.dimension, row.since, row.family = model, dimension, now, family
     session.commit()
     return previous if previous != model else None
 
@@ -64,6 +69,11 @@ def require(session: Session, model: str) -> None:
             f"this store now holds vectors of {current}; this process embeds with {model} "
             "and may not mix them: restart it with the store's backend"
         )
+
+
+def store_family(session: Session) -> str | None:
+    """The setting (english, multilingual) that chose the store's model; None before any."""
+    return session.scalar(select(VectorSpace.family).where(VectorSpace.id == _ROW))
 
 
 @dataclass(frozen=True, slots=True)

@@ -120,7 +120,12 @@ def test_health_shows_the_background_reembedding_until_none_are_left(
         while health["live_storylines"] == 0 and time.monotonic() < deadline:
             time.sleep(0.2)
             health = client.get("/health").json()
-        assert health["vectors"] == {"model": embedder.model_name, "current": 2, "left": 0}
+        assert health["vectors"] == {
+            "model": embedder.model_name,
+            "family": "english",
+            "current": 2,
+            "left": 0,
+        }
         assert health["live_storylines"] == 1
 
 
