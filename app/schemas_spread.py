@@ -160,5 +160,6 @@ class OutletDetail(OutletSummary):
         "null when there are none."
     )
     co_covering: list[CoveringOutlet] = Field(
-        description="The 10 outlets that most often cover the same storylines."
+        description="The 10 outlets that most often covered the same storylines, among "
+        "this outlet's 1,000 newest storylines."
     )

@@ -8,17 +8,18 @@ the sparkline.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from datetime import date, timedelta
+from typing import Any, cast
 
-from sqlalchemy import ColumnElement, and_, func, or_, select
+from sqlalchemy import ColumnElement, func, literal, select
 from sqlalchemy.orm import Session
 
 from app.models import Article, Outlet, OutletStoryline, Storyline, StorylineStatus, as_utc
 from app.schemas import OutletRef, StorylineRow, StorylineSummary
 
 SPARKLINE_DAYS = 30
-FIRST_PUBLISHER_TIE = timedelta(hours=1)
+FIRST_PUBLISHER_TIE_HOURS = 1
+FIRST_PUBLISHER_TIE = timedelta(hours=FIRST_PUBLISHER_TIE_HOURS)
 
 
 def storyline_rows(session: Session, rows: Sequence[Storyline]) -> list[StorylineRow]:
@@ -52,20 +53,14 @@ def _span(row: Storyline) -> tuple[date, date]:
 def _first_publishers(session: Session, rows: Sequence[Storyline]) -> dict[int, list[OutletRef]]:
     if not rows:
         return {}
-    within = or_(
-        *(
-            and_(
-                OutletStoryline.storyline_id == r.id,
-                OutletStoryline.first_at <= as_utc(r.first_published_at) + FIRST_PUBLISHER_TIE,
-            )
-            for r in rows
-        )
-    )
+    cutoff = _later(session, Storyline.first_published_at, FIRST_PUBLISHER_TIE_HOURS)
     found: dict[int, list[OutletRef]] = {}
     for sid, oid, name in session.execute(
         select(OutletStoryline.storyline_id, Outlet.id, Outlet.name)
+        .join(Storyline, Storyline.id == OutletStoryline.storyline_id)
         .join(Outlet, Outlet.id == OutletStoryline.outlet_id)
-        .where(within)
+        .where(OutletStoryline.storyline_id.in_([r.id for r in rows]))
+        .where(OutletStoryline.first_at <= cutoff)
         .order_by(OutletStoryline.storyline_id, OutletStoryline.first_at, Outlet.name)
     ):
         found.setdefault(sid, []).append(OutletRef(id=oid, name=name))
@@ -76,18 +71,17 @@ def _days(session: Session, rows: Sequence[Storyline]) -> dict[int, dict[date, i
     """Articles per storyline and UTC day within each one's sparkline span."""
     if not rows:
         return {}
-    windows = [
-        and_(
-            Article.storyline_id == r.id,
-            Article.effective_at >= datetime.combine(_span(r)[0], time(), UTC),
-        )
-        for r in rows
-    ]
+    # The span's first day, as :func:`_span` has it: no article precedes the first.
+    since = _later(
+        session, _day_start(session, Storyline.last_published_at), 24 * (1 - SPARKLINE_DAYS)
+    )
     day = _utc_day(session, Article.effective_at)
     counts: dict[int, dict[date, int]] = {}
     for sid, value, n in session.execute(
         select(Article.storyline_id, day, func.count())
-        .where(or_(*windows))
+        .join(Storyline, Storyline.id == Article.storyline_id)
+        .where(Article.storyline_id.in_([r.id for r in rows]))
+        .where(Article.effective_at >= since)
         .group_by(Article.storyline_id, day)
     ):
         counts.setdefault(sid, {})[_as_date(value)] = n
@@ -99,6 +93,27 @@ def _utc_day(session: Session, column: Any) -> ColumnElement[Any]:
     if session.get_bind().dialect.name == "postgresql":
         return func.date(func.timezone("UTC", column))
     return func.date(column)  # SQLite keeps naive UTC text
+
+
+def _day_start(session: Session, column: Any) -> ColumnElement[Any]:
+    """Midnight UTC of a timestamp column's day, comparable with the store's timestamps."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.timezone("UTC", func.date_trunc("day", func.timezone("UTC", column)))
+    return func.date(column)  # "2024-01-31" sorts before every time of that day
+
+
+def _later(session: Session, column: Any, hours: int) -> ColumnElement[Any]:
+    """``column`` (a UTC timestamp) ``hours`` later, comparable with the store's timestamps.
+
+    Computed in SQL so one statement serves a whole page of storylines, each with its
+    own cut-off. SQLite keeps timestamps as text ("2024-01-31 10:00:00.000000"): its
+    shifted value keeps that shape, fraction included, so text order stays time order.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(ColumnElement[Any], column + func.make_interval(0, 0, 0, 0, hours))
+    fraction = func.coalesce(func.substr(column, 20), "")
+    shifted = func.strftime("%Y-%m-%d %H:%M:%S", column, literal(f"{hours:+d} hours"))
+    return cast(ColumnElement[Any], shifted.concat(fraction))
 
 
 def _as_date(value: date | str) -> date:

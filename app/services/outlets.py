@@ -19,6 +19,7 @@ from app.services.lag import lag_between
 from app.services.members import MAX_ID
 
 CO_COVERING_LIMIT = 10
+CO_COVERING_WINDOW = 1000  # the outlet's newest storylines that co-coverage counts
 
 
 class OutletSort(enum.StrEnum):
@@ -95,8 +96,19 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
 
 
 def _co_covering(session: Session, outlet_id: int) -> list[CoveringOutlet]:
-    """The outlets sharing most storylines, with how often each came before or after."""
-    mine = aliased(OutletStoryline)
+    """The outlets sharing most of its latest storylines, with how often each came first.
+
+    Only the outlet's ``CO_COVERING_WINDOW`` newest storylines count: a request reads
+    at most that many coverage rows of its own, however much it has covered.
+    """
+    latest = (
+        select(OutletStoryline.storyline_id, OutletStoryline.first_at)
+        .where(OutletStoryline.outlet_id == outlet_id)
+        .order_by(OutletStoryline.storyline_id.desc())
+        .limit(CO_COVERING_WINDOW)
+        .subquery()
+    )
+    mine = latest.c
     other = aliased(OutletStoryline)
     shared = func.count()
     rows = session.execute(
@@ -107,10 +119,10 @@ def _co_covering(session: Session, outlet_id: int) -> list[CoveringOutlet]:
             func.sum(case((mine.first_at < other.first_at, 1), else_=0)),
             func.sum(case((mine.first_at > other.first_at, 1), else_=0)),
         )
-        .select_from(mine)
+        .select_from(latest)
         .join(other, other.storyline_id == mine.storyline_id)
         .join(Outlet, Outlet.id == other.outlet_id)
-        .where(mine.outlet_id == outlet_id, other.outlet_id != outlet_id)
+        .where(other.outlet_id != outlet_id)
         .group_by(Outlet.id, Outlet.name)
         .order_by(shared.desc(), Outlet.id)
         .limit(CO_COVERING_LIMIT)

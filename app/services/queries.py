@@ -125,7 +125,18 @@ def list_storylines(
     query = select(Storyline)
     for clause in _filter_clauses(where):
         query = query.where(clause)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    counted = query
+    covered = _covered_by(session, where.outlet)
+    if covered is not None:
+        # Counting walks the outlet's own coverage rows; a page walks them too when
+        # they are few, else it walks the sort index and stops at the page's end.
+        outlet_id, many = covered
+        in_coverage = Storyline.id.in_(
+            select(OutletStoryline.storyline_id).where(OutletStoryline.outlet_id == outlet_id)
+        )
+        counted = query.where(in_coverage)
+        query = query.where(_covers(outlet_id) if many else in_coverage)
+    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
     if cursor is not None:
         value: int | datetime
         if sort is StorylineSort.last_activity:
@@ -162,6 +173,9 @@ def changed_storylines(
     query = select(Storyline).where(Storyline.version > changed_since)
     for clause in _filter_clauses(where, merged_too=where.status is None):
         query = query.where(clause)
+    covered = _covered_by(session, where.outlet)
+    if covered is not None:
+        query = query.where(_covers(covered[0]))
     total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
     rows = list(session.scalars(query.order_by(Storyline.version).limit(limit)))
     more = total > len(rows)
@@ -190,15 +204,31 @@ def _filter_clauses(where: StorylineFilter, merged_too: bool = False) -> list[Co
         clauses.append(Storyline.first_published_at <= where.active_until)
     if where.min_outlets is not None:
         clauses.append(Storyline.outlet_count >= where.min_outlets)
-    if where.outlet is not None:
-        covered = (
-            select(OutletStoryline.outlet_id)
-            .join(Outlet, Outlet.id == OutletStoryline.outlet_id)
-            .where(OutletStoryline.storyline_id == Storyline.id, Outlet.name == where.outlet)
-            .exists()
-        )
-        clauses.append(covered)
     return clauses
+
+
+# An outlet with more storylines than this is found on a page by walking the sort
+# index (it covers many storylines, so a page fills quickly); a smaller one by its
+# own coverage rows (walking the index could pass every storyline before 50 match).
+_MANY_STORYLINES = 2000
+
+
+def _covered_by(session: Session, outlet: str | None) -> tuple[int, bool] | None:
+    """The outlet's id and whether it has many storylines; (0, False) when unknown."""
+    if outlet is None:
+        return None
+    row = session.execute(
+        select(Outlet.id, Outlet.storyline_count).where(Outlet.name == outlet)
+    ).first()
+    return (0, False) if row is None else (row[0], row[1] > _MANY_STORYLINES)
+
+
+def _covers(outlet_id: int) -> ColumnElement[bool]:
+    return (
+        select(OutletStoryline.outlet_id)
+        .where(OutletStoryline.storyline_id == Storyline.id, OutletStoryline.outlet_id == outlet_id)
+        .exists()
+    )
 
 
 def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:

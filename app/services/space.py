@@ -85,9 +85,11 @@ class Progress:
 
 def progress(session: Session, model: str) -> Progress:
     """How many stored vectors are of ``model`` and how many still wait for it."""
+    # The model is written and cleared with the vector, and its index answers the count
+    # without reading a row (testing ``embedding`` for NULL reads every vector).
     rows = session.execute(
         select(Article.embedding_model, func.count())
-        .where(Article.embedding.is_not(None))
+        .where(Article.embedding_model.is_not(None))
         .group_by(Article.embedding_model)
     )
     counts = {name: n for name, n in rows}

@@ -189,3 +189,28 @@ def test_outlet_coverage_follows_a_revised_article_to_its_new_storyline(
     kept, counted, totals, recounted = _coverage(client)
     assert kept == counted and totals == recounted
     assert sum(n for n, _, _ in kept.values()) == len(first) + len(second)
+
+
+def test_first_publishers_tie_within_the_hour_and_sparklines_span_the_last_30_days(
+    client: TestClient,
+) -> None:
+    seed = shared_rows("seeds/idlib_sept2018.jsonl")[0]  # published 2018-09-13T00:00Z
+    copies = [
+        {**seed, "id": f"copy-{name}", "outlet": name, "published_at": at}
+        for name, at in [
+            ("early.example", "2018-09-13T00:59:59.500000Z"),  # inside the hour: a tie
+            ("late.example", "2018-09-13T01:00:00.500000Z"),  # just past it
+            # Days on, so the storyline lasts 36 days: the sparkline keeps its last 30.
+            ("d6-.example", "2018-09-18T23:59:59.500000Z"),  # the day before the span
+            ("d6.example", "2018-09-19T00:00:00Z"),  # the span's first instant
+            ("d15.example", "2018-09-28T12:00:00Z"),
+            ("d25.example", "2018-10-08T12:00:00Z"),
+            ("d35.example", "2018-10-18T23:30:00Z"),
+        ]
+    ]
+    ids = {r["storyline_id"] for r in _post(client, [seed, *copies])}
+    assert len(ids) == 1
+    row = next(r for r in client.get("/storylines").json()["items"] if r["id"] in ids)
+    assert [o["name"] for o in row["first_publishers"]] == ["globalresearch.ca", "early.example"]
+    assert row["sparkline_start"] == "2018-09-19"  # 18 October and the 29 days before
+    assert row["sparkline"] == [1] + [0] * 8 + [1] + [0] * 9 + [1] + [0] * 9 + [1]
