@@ -9,8 +9,8 @@ from sqlalchemy import inspect
 from app.db import alembic_config, current_revision, head_revision, make_engine, migrate
 
 
-def test_upgrade_check_and_downgrade(database_url: str) -> None:
-    engine = make_engine(database_url)
+def test_upgrade_check_and_downgrade(empty_database_url: str) -> None:
+    engine = make_engine(empty_database_url)
     try:
         migrate(engine)
         assert {"article", "outlet", "storyline", "alembic_version"} <= set(
@@ -26,9 +26,9 @@ def test_upgrade_check_and_downgrade(database_url: str) -> None:
 
 
 def test_head_revision_is_alembics_head_and_a_current_store_is_left_alone(
-    database_url: str,
+    empty_database_url: str,
 ) -> None:
-    engine = make_engine(database_url)
+    engine = make_engine(empty_database_url)
     try:
         head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
         assert head_revision() == head
