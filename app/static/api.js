@@ -5,31 +5,66 @@ const KEY_STORE = "storyline.readKey";
 
 class ApiError extends Error {
   constructor(status, detail) {
-    super(`HTTP ${status}: ${detail}`);
+    super(status === 401 ? `Not allowed: ${detail}` : `HTTP ${status}: ${detail}`);
     this.status = status;
   }
 }
 
-// GET a path of this service's own API as JSON. A 401 asks once for a read key,
-// keeps it in localStorage and retries; every request goes to this origin only.
-async function api(path, asked = false) {
-  const headers = { Accept: "application/json" };
+// One prompt at a time: the requests a page starts together share the answer.
+let asking = null;
+function askForKey(refused) {
+  if (!asking) {
+    asking = new Promise((resolve) => {
+      const why = refused
+        ? "The stored read key was refused. Enter a read key (API key with read scope):"
+        : "This service needs a read key (API key with read scope):";
+      const entered = (window.prompt(why) || "").trim();
+      if (entered) localStorage.setItem(KEY_STORE, entered);
+      resolve(Boolean(entered));
+    }).finally(() => { setTimeout(() => { asking = null; }, 0); });
+  }
+  return asking;
+}
+
+// GET a path of this service, with the stored read key if any. A 401 asks once for
+// a key, keeps it in localStorage and retries; a key refused after that is dropped
+// (so the next visit asks again) and the error says so. Same origin only.
+async function authorizedFetch(path, accept, asked = false) {
+  const headers = { Accept: accept };
   const key = localStorage.getItem(KEY_STORE);
   if (key) headers.Authorization = `Bearer ${key}`;
   const response = await fetch(path, { headers });
-  if (response.status === 401 && !asked) {
-    const entered = window.prompt("This service needs a read key (API key with read scope):");
-    if (entered) {
-      localStorage.setItem(KEY_STORE, entered.trim());
-      return api(path, true);
-    }
+  if (response.status === 401) {
+    const now = localStorage.getItem(KEY_STORE);
+    if (!asked && now && now !== key) return authorizedFetch(path, accept, true); // entered meanwhile
+    if (!asked && await askForKey(Boolean(key))) return authorizedFetch(path, accept, true);
+    if (key && localStorage.getItem(KEY_STORE) === key) localStorage.removeItem(KEY_STORE);
+    throw new ApiError(401, key
+      ? "the read key was refused: it is unknown, revoked or lacks the read scope. Reload to enter another."
+      : "this service needs a read key. Reload to enter one.");
   }
   if (!response.ok) {
     let detail = response.statusText;
     try { detail = JSON.stringify((await response.json()).detail); } catch (_) { /* not JSON */ }
     throw new ApiError(response.status, detail);
   }
-  return response.json();
+  return response;
+}
+
+async function api(path) {
+  return (await authorizedFetch(path, "application/json")).json();
+}
+
+// Save what ``path`` answers as a file named ``filename``: fetched with the read key
+// (a plain link cannot carry it), handed to the browser as a Blob download.
+async function download(path, filename) {
+  const blob = await (await authorizedFetch(path, "*/*")).blob();
+  const url = URL.createObjectURL(blob);
+  const link = h("a", { href: url, download: filename, hidden: true });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
 function query(params) {

@@ -134,6 +134,28 @@ function lineageSection(detail, relabelled) {
     items.length ? h("ul", { class: "plain", id: "lineage" }, items.map((i) => i[1])) : h("p", { class: "muted" }, "No merges, splits or relabels yet."));
 }
 
+// Links to the export API; a click fetches with the read key and saves the answer.
+function exportLinks() {
+  const status = h("span", { class: "muted", id: "export-status", role: "status" });
+  const link = (format, text) => {
+    const path = `/storylines/${storylineId}/export?format=${format}`;
+    const filename = `storyline-${storylineId}.${format}`;
+    return h("a", {
+      href: path, download: filename, class: "button", "data-format": format,
+      onclick: (event) => {
+        event.preventDefault();
+        status.textContent = `Preparing ${text}…`;
+        download(path, filename)
+          .then(() => { status.textContent = `${text} saved.`; })
+          .catch((error) => { status.textContent = `${text} failed: ${error.message}`; });
+      },
+    }, text);
+  };
+  return h("p", { class: "exports", id: "exports" }, "Download: articles as ", link("csv", "CSV"), " ",
+    link("jsonl", "JSON Lines"), "; the spread graph as ", link("graphml", "GraphML"), " ",
+    link("gexf", "GEXF"), " ", status);
+}
+
 function articleSection(articles, more, detail) {
   const rows = articles.map((a) => [
     outletLink(a.outlet), minute(a.effective_at), a.language || "–",
@@ -142,6 +164,7 @@ function articleSection(articles, more, detail) {
   ]);
   return h("section", { "aria-labelledby": "articles-h" },
     h("h2", { id: "articles-h" }, `Articles (${num(detail.article_count)})`),
+    exportLinks(),
     more ? h("p", { class: "muted" }, `Showing the first ${num(articles.length)}.`) : null,
     h("div", { id: "articles" }, table("Articles, oldest first", ["Outlet", "Published", "Language", "Similarity", "Headline"], rows, [3], [2, 3])));
 }

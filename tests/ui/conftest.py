@@ -15,6 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -72,22 +73,19 @@ class Server:
         return response.json()
 
 
-@pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    """uvicorn serving a fresh store with the seeds and a BASIL slice."""
-    seeds = shared_rows("seeds/idlib_sept2018.jsonl")
-    basil = shared_rows("data/basil.jsonl")
+@contextmanager
+def serve(directory: Path, public_reads: bool) -> Iterator[str]:
+    """uvicorn on a fresh SQLite store in ``directory``; yields its URL once /health answers."""
     port = _free_port()
-    store = tmp_path_factory.mktemp("ui") / "storyline.db"
-    # The pages read through public reads, as a public dashboard does; posts use the admin key.
+    store = directory / "storyline.db"
     env = {
         **os.environ,
         "STORYLINE_DATABASE_URL": f"sqlite:///{store}",
-        "STORYLINE_PUBLIC_READS": "true",
+        "STORYLINE_PUBLIC_READS": "true" if public_reads else "false",
         "STORYLINE_ADMIN_KEY": TEST_ADMIN_KEY,
         "PYTHONPATH": str(ROOT),
     }
-    log = (store.parent / "server.log").open("w")
+    log = (directory / "server.log").open("w")
     process = subprocess.Popen(
         [sys.executable, "-m", "uvicorn", "app.main:create_app", "--factory", "--port", str(port)],
         cwd=ROOT,
@@ -100,20 +98,16 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         deadline = time.monotonic() + 180
         while True:
             if process.poll() is not None:
-                pytest.fail(f"server exited: {(store.parent / 'server.log').read_text()[-2000:]}")
+                pytest.fail(f"server exited: {(directory / 'server.log').read_text()[-2000:]}")
             try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                if httpx.get(f"{url}/health/live", timeout=2).status_code == 200:
                     break
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
                 pytest.fail("server did not start within 180 s")
             time.sleep(0.5)
-        ready = Server(url=url, seed_id=0, outlets={}, basil=basil)
-        ready.seed_id = ready.post(seeds)[0]["storyline_id"]
-        ready.post(basil[:BASIL_SLICE])
-        ready.outlets = {o["name"]: o["id"] for o in ready.get("/outlets")["items"]}
-        yield ready
+        yield url
     finally:
         process.terminate()
         try:
@@ -121,6 +115,20 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
         except subprocess.TimeoutExpired:
             process.kill()
         log.close()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
+    """uvicorn serving a fresh store with the seeds and a BASIL slice."""
+    seeds = shared_rows("seeds/idlib_sept2018.jsonl")
+    basil = shared_rows("data/basil.jsonl")
+    # The pages read through public reads, as a public dashboard does; posts use the admin key.
+    with serve(tmp_path_factory.mktemp("ui"), public_reads=True) as url:
+        ready = Server(url=url, seed_id=0, outlets={}, basil=basil)
+        ready.seed_id = ready.post(seeds)[0]["storyline_id"]
+        ready.post(basil[:BASIL_SLICE])
+        ready.outlets = {o["name"]: o["id"] for o in ready.get("/outlets")["items"]}
+        yield ready
 
 
 @pytest.fixture(scope="module")
