@@ -14,7 +14,9 @@ Target: p95 <= 50 ms for each at 100k articles.
 from __future__ import annotations
 
 import argparse
+import tempfile
 import time
+from pathlib import Path
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -108,11 +110,15 @@ def main() -> None:
             engine.dispose()
             # No background labeller or discovery: they would compete with the reads (and,
             # on a shared PostgreSQL, hold advisory locks other runs wait for).
+            # Public reads, as a public dashboard runs (every read needs a key otherwise).
             settings = Settings(
                 database_url=url,
                 migrate_on_start=False,
                 label_interval_seconds=0,
                 discovery_interval_seconds=0,
+                public_reads=True,
+                quota_reads_per_second=0,  # the reads are measured, not the rate limit
+                admin_key_file=str(Path(tempfile.gettempdir()) / "dashboard-reads-admin.key"),
             )
             with TestClient(create_app(settings, StubEmbedder())) as client:
                 for name, paths in endpoints(args, latest, big).items():
