@@ -129,7 +129,7 @@ class Storyline(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Span of the members' effective times (published_at, or ingested_at when absent).
     first_published_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -196,7 +196,7 @@ class StorylineChange(Base):
     __tablename__ = "storyline_change"
 
     seq: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
-    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)  # as-of reads
     storyline_id: Mapped[int] = mapped_column(ForeignKey("storyline.id"), index=True)
     kind: Mapped[ChangeKind] = mapped_column(
         Enum(
@@ -295,6 +295,8 @@ class Article(Base):
     __table_args__ = (
         Index("ix_article_storyline_id_effective_at", "storyline_id", "effective_at"),
         Index("ix_article_storyline_id_outlet_id", "storyline_id", "outlet_id"),
+        # The as-of list walks articles newest first (app.services.asof).
+        Index("ix_article_effective_at_id", "effective_at", "id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.auth import AUTH_RESPONSES, ReadAccess
-from app.api.deps import SessionDep
+from app.api.deps import SessionDep, SettingsDep
 from app.api.etag import as_of_etag, not_modified, not_modified_as_of, storyline_etag
 from app.models import StorylineStatus
 from app.schemas import ArticlePage, StorableText, StorylineDetail, StorylinePage, UtcDateTime
@@ -37,6 +38,7 @@ AsOf = Annotated[
 @router.get("", response_model=StorylinePage)
 def list_storylines(
     session: SessionDep,
+    settings: SettingsDep,
     response: Response,
     active_since: Annotated[
         UtcDateTime | None,
@@ -86,7 +88,8 @@ def list_storylines(
         at = asof.check_instant(as_of)
         if asof.settled(at):
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        return asof.list_storylines_at(session, at, where, sort.value, limit, cursor)
+        lead = timedelta(hours=settings.future_tolerance_hours)
+        return asof.list_storylines_at(session, at, where, sort.value, limit, cursor, lead)
     if changed_since is not None:
         return queries.changed_storylines(session, where, changed_since, limit)
     return queries.list_storylines(session, where, sort, limit, cursor)

@@ -42,6 +42,7 @@ from app.schemas import (
     StorylineRow,
     StorylineSummary,
 )
+from app.services.asof_recent import latest_seq_at, live_count_at, recent_at
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.listing import FIRST_PUBLISHER_TIE, SPARKLINE_DAYS
 from app.services.members import MAX_ID
@@ -112,6 +113,7 @@ def storyline_at(session: Session, storyline_id: int, at: datetime) -> Storyline
     last = session.scalars(
         members.order_by(Article.effective_at.desc(), Article.id.desc()).limit(1)
     ).first()
+    ends = as_then(session, [brief(first), brief(last)], at) if first and last else []
     count = sum(c for _, _, c, _ in per_outlet)
     span = (first.effective_at, last.effective_at) if first and last else None
     events = session.scalars(
@@ -135,8 +137,8 @@ def storyline_at(session: Session, storyline_id: int, at: datetime) -> Storyline
             )
             for oid, name, n, first_at in per_outlet
         ],
-        first_article=as_then(session, [brief(first)], at)[0] if first else None,
-        last_article=as_then(session, [brief(last)], at)[0] if last else None,
+        first_article=ends[0] if ends else None,
+        last_article=ends[-1] if ends else None,
         lineage=[
             LineageEvent(
                 kind=e.kind.value,
@@ -238,8 +240,17 @@ def list_storylines_at(
     sort_key: str,
     limit: int,
     cursor: str | None,
+    lead: timedelta,
 ) -> StorylinePage:
-    """``GET /storylines`` as it answered at ``at``: the same filters, order and cursor."""
+    """``GET /storylines`` as it answered at ``at``: the same filters, order and cursor.
+
+    The default list (no filter, latest activity first) walks articles newest first
+    (:mod:`app.services.asof_recent`); the others summarise every storyline of the
+    instant, linear in the history. ``lead`` is how far past its ingest an
+    article's date may lie (the ingest's future tolerance).
+    """
+    if sort_key == "last_activity" and where == StorylineFilter():
+        return _recent_page(session, at, lead, limit, cursor)
     items = storylines_at(session, at)
     covered: set[int] | None = None
     if where.outlet is not None:
@@ -289,6 +300,31 @@ def list_storylines_at(
         next_cursor=next_cursor,
         total=len(chosen),
         latest_seq=max((s.version for s in items), default=0),
+    )
+
+
+def _recent_page(
+    session: Session, at: datetime, lead: timedelta, limit: int, cursor: str | None
+) -> StorylinePage:
+    after = None if cursor is None else decode_cursor(cursor, datetime)
+    found, more = recent_at(session, at, lead, limit, after)
+    rows = {
+        r.id: r
+        for r in session.scalars(
+            select(Storyline).where(Storyline.id.in_([sid for sid, _ in found]))
+        )
+    }
+    latest = _latest_changes(session, list(rows), at)
+    page = [
+        _summarise(rows[sid], latest.get(sid, ()), m.count, m.outlets, (m.first, m.last))
+        for sid, m in found
+    ]
+    last = page[-1] if more else None
+    return StorylinePage(
+        items=_rows_at(session, page, at),
+        next_cursor=None if last is None else encode_cursor(last.last_published_at, last.id),
+        total=live_count_at(session, at),
+        latest_seq=latest_seq_at(session, at),
     )
 
 
