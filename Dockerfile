@@ -1,5 +1,8 @@
 # Storyline service image: CPU-only torch and the bundled model, no network at run time.
-FROM python:3.11-slim
+# BASE_IMAGE: any Debian-like root with python 3.11 and pip on PATH; scripts/build-image
+# makes one with debootstrap where no registry can be reached.
+ARG BASE_IMAGE=python:3.11-slim
+FROM ${BASE_IMAGE}
 
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
@@ -13,7 +16,13 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /srv/storyline
 
 # The CPU wheel first: otherwise sentence-transformers pulls a multi-GB CUDA build.
+# PIP_FIND_LINKS: a wheel directory mounted into the build (`-v DIR:/wheels`), searched
+# before the index; with TORCH_INDEX_URL=https://pypi.org/simple it supplies the CPU torch.
+# PIP_CERT: a CA bundle mounted into the build, for networks behind a TLS-inspecting proxy.
+# Neither stays in the image.
 ARG TORCH_INDEX_URL=https://download.pytorch.org/whl/cpu
+ARG PIP_FIND_LINKS=
+ARG PIP_CERT=
 RUN pip install --no-cache-dir torch==2.13.0 --index-url "${TORCH_INDEX_URL}"
 
 COPY pyproject.toml README.md alembic.ini ./
@@ -23,7 +32,7 @@ COPY embeddings ./embeddings
 COPY migrations ./migrations
 # The default backend's int8 ONNX export, made once here; the service loads it without torch.
 ENV STORYLINE_ONNX_DIR=/srv/storyline/onnx
-RUN pip install --no-cache-dir . && storyline prepare
+RUN pip install --no-cache-dir . && rm -rf build storyline.egg-info && storyline prepare
 
 RUN useradd --system --home /srv/storyline storyline \
     && mkdir /data /metrics && chown storyline /data /metrics
