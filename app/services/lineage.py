@@ -8,7 +8,7 @@ Callers hold the grouping lock and update the in-memory grouper.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Iterable
 from datetime import datetime
 
 import numpy as np
@@ -185,20 +185,37 @@ def move_articles(
 
 
 def refresh_storyline(session: Session, storyline: Storyline, now: datetime) -> None:
-    """Recompute counts, span and mean vector of a storyline from its articles."""
+    """Recompute counts, span and mean vector of a storyline from its articles.
+
+    A storyline left with no articles keeps its span and gets zero counts and a
+    zero vector (the caller decides whether it closes).
+    """
     members = select(Article).where(Article.storyline_id == storyline.id)
     articles = list(session.scalars(members.execution_options(populate_existing=True)))
-    vectors = np.stack(
-        [np.frombuffer(a.embedding, dtype=np.float32) for a in articles if a.embedding is not None]
-    )
     storyline.article_count = len(articles)
     storyline.outlet_count = len({a.outlet_id for a in articles})
-    storyline.first_published_at = min(a.effective_at for a in articles)
-    storyline.last_published_at = max(a.effective_at for a in articles)
-    storyline.centroid = vectors.mean(axis=0).astype(np.float32).tobytes()
+    if articles:
+        storyline.first_published_at = min(a.effective_at for a in articles)
+        storyline.last_published_at = max(a.effective_at for a in articles)
+    width = len(storyline.centroid) // np.dtype(np.float32).itemsize
+    storyline.centroid = mean_vector((a.embedding for a in articles), width)
     storyline.updated_at = now
     storyline.label_basis = 0  # membership changed: the next label check rebuilds it
     session.flush()
+
+
+def mean_vector(embeddings: Iterable[bytes | None], width: int) -> bytes:
+    """The stored form of the mean of ``embeddings`` (float32 bytes; None skipped).
+
+    The one place a storyline's vector is computed from its members: after
+    moves, merges, splits and re-embedding. Placement folds one article into
+    the stored mean instead (``placement._grow``), which is the same mean kept
+    up to date; the in-memory grouper keeps sums of its own.
+    """
+    vectors = [np.frombuffer(e, dtype=np.float32) for e in embeddings if e is not None]
+    if not vectors:
+        return np.zeros(width, dtype=np.float32).tobytes()
+    return bytes(np.stack(vectors).mean(axis=0).astype(np.float32).tobytes())
 
 
 def follow_merges(session: Session, storyline: Storyline | None) -> Storyline | None:

@@ -15,6 +15,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import groupby
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -24,6 +25,7 @@ from sqlalchemy.orm import Session
 from app.db import Database, lock_writes
 from app.errors import ModelMismatch
 from app.models import Article, Storyline, VectorSpace
+from app.services.lineage import mean_vector
 
 if TYPE_CHECKING:  # placement imports this module, and ingest imports placement
     from app.services.grouping import GroupingRuntime
@@ -175,26 +177,20 @@ class Reembedder:
 
 def recompute_centroids(session: Session) -> int:
     """Set every storyline's centroid to the mean of its members' vectors; returns how many."""
-    sums: dict[int, np.ndarray] = {}
-    counts: dict[int, int] = {}
-    members = session.execute(
+    rows = session.execute(
         select(Article.storyline_id, Article.embedding)
         .where(Article.storyline_id.is_not(None), Article.embedding.is_not(None))
+        .order_by(Article.storyline_id)
         .execution_options(yield_per=1000)
     )
-    for storyline_id, embedding in members:
-        if storyline_id is None or embedding is None:  # excluded by the query
-            continue
-        vector = np.frombuffer(embedding, dtype=np.float32)
-        if storyline_id in sums:
-            sums[storyline_id] += vector
-            counts[storyline_id] += 1
-        else:
-            sums[storyline_id] = vector.copy()
-            counts[storyline_id] = 1
-    for storyline_id, total in sums.items():
-        centroid = (total / counts[storyline_id]).astype(np.float32).tobytes()
+    done = 0
+    for storyline_id, members in groupby(rows, key=lambda row: row[0]):
+        embeddings = [embedding for _, embedding in members if embedding is not None]
+        width = len(embeddings[0]) // np.dtype(np.float32).itemsize
         session.execute(
-            update(Storyline).where(Storyline.id == storyline_id).values(centroid=centroid)
+            update(Storyline)
+            .where(Storyline.id == storyline_id)
+            .values(centroid=mean_vector(embeddings, width))
         )
-    return len(sums)
+        done += 1
+    return done
