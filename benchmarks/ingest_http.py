@@ -312,7 +312,9 @@ def main() -> None:
         choices=["torch", "onnx"],
     )
     parser.add_argument("--prefill", type=int, default=0, help="synthetic articles stored first")
-    parser.add_argument("--repeats", type=int, default=2, help="bare encodes before and after")
+    parser.add_argument(
+        "--repeats", type=int, default=2, help="bare encodes before and after (0: none)"
+    )
     parser.add_argument(
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
@@ -328,6 +330,8 @@ def main() -> None:
     extra_env = dict(item.split("=", 1) for item in args.service_env)
     multilingual = extra_env.get("STORYLINE_EMBEDDING_MODEL") == "multilingual"
     modes = MULTILINGUAL_MODES if multilingual else BARE_MODES
+    if args.repeats == 0:  # the service alone, e.g. its memory with --prefill
+        modes = ()
 
     rows = [r.payload for r in read_corpus(args.corpus) if r.payload][: args.n]
     batches = [rows[i : i + args.batch] for i in range(0, len(rows), args.batch)]
