@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -109,6 +109,7 @@ class ServiceState:
         if embedder is None:
             embedder = make_embedder(settings, model_call)
         embedder = TimedEmbedder(embedder)  # model time per text, for /metrics
+        grouping = replace(grouping or GroupingConfig(), family=settings.embedding_model)
         runtime = GroupingRuntime(grouping, embedder.model_name)
         with db.session() as session:
             space.adopt(

@@ -45,10 +45,11 @@ class Article:
     body: str
     timestamp: float | None
     outlet: str
+    language: str = ""
 
     def item(self, vector: Vectors) -> Item:
         """The article as an online grouper sees it."""
-        return Item(vector=vector, title=self.title, body=self.body, timestamp=self.timestamp)
+        return Item(vector, self.title, self.body, self.timestamp, self.language)
 
     def redated(self, timestamp: float) -> Article:
         return replace(self, timestamp=timestamp)
@@ -79,6 +80,7 @@ def load_articles(path: Path) -> list[Article]:
                 body=clean_text(p["body"]),
                 timestamp=parse_timestamp(p["published_at"]),
                 outlet=p["outlet"] or "",
+                language=str(p.get("language") or ""),
             )
         )
     return out

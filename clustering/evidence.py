@@ -7,6 +7,18 @@ features of :mod:`clustering.join_model` for those, and joins the candidate the
 :class:`~clustering.join_model.JoinModel` finds most probable when it clears the
 model's threshold.
 
+With ``by_language`` (for vectors of a multilingual model), words are compared
+only between articles of one language: against a member
+in another language, the lexical cosines count only the terms that read the
+same in any language (numbers, dates: terms with a digit), over the same full
+norms, so they say what those keys alone add; facts (English patterns) are
+compared within a language only. Dense evidence compares across languages
+(with a multilingual model), and ``cross_language`` tells the join model when
+no recent member of a candidate shares the article's language. Streams of one
+language decide exactly as before, and so does every stream without
+``by_language``: with vectors of a one-language model, names spelt alike are
+the only evidence that can tie two languages.
+
 Body lines that recur across unrelated articles (site furniture, learned from
 the stream by :class:`~clustering.boilerplate.BoilerplateLines`) are left out of
 the lexical evidence. Lexical weights are tf-idf with document frequencies from
@@ -23,6 +35,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import re
 from collections import Counter
 from dataclasses import dataclass
 
@@ -45,6 +58,7 @@ _LEXICAL_FEATURES = ("word_centroid", "word_max", "entity_centroid", "entity_max
 # The lexical centroid cosines: decide computes them only when the model weighs them.
 _CENTROID_COLUMNS = (_COLUMN["word_centroid"], _COLUMN["entity_centroid"])
 _MARGIN_CAP = 0.1
+_DIGIT = re.compile(r"\d")
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +89,7 @@ class EvidenceGrouper:
         background_prior: tuple[float, float] = (0.10, 0.11),
         background_weight: float = 0.0,
         strip_boilerplate: bool = True,
+        by_language: bool = False,
     ) -> None:
         self.model = model
         self.window_days = window_days
@@ -88,11 +103,13 @@ class EvidenceGrouper:
         self.max_body_tokens = max_body_tokens
         self.background_prior = background_prior
         self.background_weight = background_weight
+        self.by_language = by_language
         self.boilerplate_ = BoilerplateLines() if strip_boilerplate else None
         self.df_ = DocumentFrequency(half_life_days)
         self.table_: StorylineTable | None = None
         self.postings_ = TermPostings()
         self.is_entity_ = np.zeros(0, dtype=bool)  # per term id
+        self.is_key_ = np.zeros(0, dtype=bool)  # per term id: has a digit, any language's
         self.clock_ = -math.inf  # latest timestamp added, Unix seconds
         self.evicted_at_ = -math.inf
         self.vocab_at_compact_ = 0
@@ -128,10 +145,11 @@ class EvidenceGrouper:
         terms = reading.terms
         ids = self.df_.add(terms, item.timestamp)
         if self.is_entity_.size < len(self.df_):
-            flags = np.zeros(max(1024, 2 * len(self.df_)), dtype=bool)
-            flags[: self.is_entity_.size] = self.is_entity_
-            self.is_entity_ = flags
+            size = max(1024, 2 * len(self.df_))
+            self.is_entity_ = _grown(self.is_entity_, size)
+            self.is_key_ = _grown(self.is_key_, size)
         self.is_entity_[ids] = _entity_flags(terms)
+        self.is_key_[ids] = _key_flags(terms)
         weights = np.fromiter(terms.values(), dtype=np.float64, count=len(terms))
         t_terms = reading.title_terms
         member = Member(
@@ -141,6 +159,7 @@ class EvidenceGrouper:
             self.df_.lookup(t_terms),
             np.fromiter(t_terms.values(), dtype=np.float64, count=len(t_terms)),
             reading.facts,
+            item.language,
         )
         self.table_.add(storyline, member, item.timestamp, self.clock_)
         self.postings_.add(storyline, ids.tolist())
@@ -179,6 +198,7 @@ class EvidenceGrouper:
             t_ids[t_keep],
             t_weights[t_keep],
             reading.facts,
+            item.language,
         )
 
     def merge(self, source: int, target: int) -> None:
@@ -226,7 +246,11 @@ class EvidenceGrouper:
         feats[:, f["dense_max"]] = np.maximum.reduceat(sims, np.cumsum(members) - members)
         dense_max = feats[:, f["dense_max"]]
         centroids = all_features or any(self.model.weights[c] != 0.0 for c in _CENTROID_COLUMNS)
-        lexical = self._lexical(blocks, members, q_ids, q_w, q_ent, reading.title_terms, centroids)
+        # Members in another language than the article's (None: none is).
+        cross = _cross_members(blocks, item.language) if self.by_language else None
+        lexical = self._lexical(
+            blocks, members, q_ids, q_w, q_ent, reading.title_terms, centroids, cross
+        )
         for column, name in enumerate(_LEXICAL_FEATURES):
             feats[:, f[name]] = lexical[:, column]
         title_max, entity_max = feats[:, f["title_max"]], feats[:, f["entity_max"]]
@@ -244,7 +268,7 @@ class EvidenceGrouper:
         feats[:, f["dense_margin"]] = margin
         feats[:, f["dense_margin_capped"]] = np.clip(margin, -_MARGIN_CAP, _MARGIN_CAP)
         feats[:, f["log_gap_weak_evidence"]] = log_gap * (1.0 - title_max) * (1.0 - entity_max)
-        conflict, tie = self._fact_evidence(blocks, reading.facts)
+        conflict, tie = self._fact_evidence(blocks, reading.facts, cross)
         feats[:, f["fact_conflict"]], feats[:, f["street_tie"]] = conflict, tie
         feats[:, f["log_gap_untied"]] = feats[:, f["log_gap_weak_title"]] * (1.0 - tie)
         undated = np.isnan(table.first[rows]) if item.timestamp is not None else True
@@ -253,6 +277,11 @@ class EvidenceGrouper:
         feats[:, f["undated_title_max"]] = undated * title_max
         feats[:, f["undated_entity_max"]] = undated * entity_max
         feats[:, f["undated_margin"]] = undated * feats[:, f["dense_margin_capped"]]
+        if cross is not None:
+            # No recent member shares the article's language: the words said nothing.
+            apart = np.logical_and.reduceat(cross, np.cumsum(members) - members)
+            feats[:, f["cross_language"]] = apart
+            feats[:, f["cross_dense_max"]] = apart * dense_max
         return [table.keys[r] for r in rows.tolist()], feats
 
     def _background(self, vector: NDArray[np.float32]) -> tuple[float, float]:
@@ -308,7 +337,11 @@ class EvidenceGrouper:
         return self.last_reading_
 
     @staticmethod
-    def _fact_evidence(blocks: list[LexicalBlock], facts: frozenset[str]) -> tuple[F64, F64]:
+    def _fact_evidence(
+        blocks: list[LexicalBlock],
+        facts: frozenset[str],
+        cross: NDArray[np.bool_] | None = None,
+    ) -> tuple[F64, F64]:
         """Per candidate, the fact conflict share and the street tie, each (k,).
 
         Conflict: a member is comparable when it states a fact of a kind the
@@ -317,7 +350,8 @@ class EvidenceGrouper:
         value. The share of comparable members that contradict, 0 where none is
         comparable. Street tie: 1 where the candidate's members name a street
         the article names that no other candidate's members name. ``blocks`` are
-        the candidates', holding each member's facts already split by kind.
+        the candidates', holding each member's facts already split by kind;
+        members flagged in ``cross`` (another language) are left out.
         """
         conflict = np.zeros(len(blocks))
         tie = np.zeros(len(blocks))
@@ -326,10 +360,15 @@ class EvidenceGrouper:
         mine = facts_by_kind(facts)
         my_streets = mine.get("street", set())
         streets: list[set[str]] = []
+        at = 0  # index of the block's first member in ``cross``
         for n, block in enumerate(blocks):
             comparable = contradicting = 0
             shared: set[str] = set()
-            for their_facts in block.facts:
+            apart = cross[at : at + block.members] if cross is not None else None
+            at += block.members
+            for m, their_facts in enumerate(block.facts):
+                if apart is not None and apart[m]:
+                    continue
                 agree = clash = False
                 for k, v in mine.items():
                     theirs = their_facts.get(k)
@@ -390,6 +429,7 @@ class EvidenceGrouper:
         q_ent: NDArray[np.bool_],
         t_terms: dict[str, float],
         centroids: bool = True,
+        cross: NDArray[np.bool_] | None = None,
     ) -> F64:
         """Word, entity and title tf-idf cosines: shape (k, 5), columns ``_LEXICAL_FEATURES``.
 
@@ -400,6 +440,8 @@ class EvidenceGrouper:
         their numbers of members; ``q_ids``/``q_w``/``q_ent`` are the article's
         term ids (-1: unknown), tf-idf weights and entity flags. Without
         ``centroids`` the centroid columns stay 0 and only members are read.
+        ``cross`` flags members (all candidates', in order) in another language:
+        with them only language-independent terms (``is_key_``) are shared.
         """
         q_norm = (
             math.sqrt(float((q_w[~q_ent] ** 2).sum())),
@@ -426,6 +468,13 @@ class EvidenceGrouper:
             q = query[ids]
         finally:
             query[q_ids[known]] = 0.0
+        if cross is not None:
+            is_member_seg = np.ones(n_seg, dtype=bool)
+            if centroids:
+                is_member_seg[first_seg] = False
+            apart = np.zeros(n_seg, dtype=bool)
+            apart[is_member_seg] = cross
+            q = np.where(apart[channel // 2] & ~self.is_key_[ids], 0.0, q)
         # Only terms the article shares add to a dot product; the rest would add 0.0.
         shared = np.flatnonzero(q)
         dot = np.bincount(channel[shared], weights=w[shared] * q[shared], minlength=2 * n_seg)
@@ -444,7 +493,7 @@ class EvidenceGrouper:
         first_member = np.cumsum(members) - members
         out[:, 1] = np.maximum.reduceat(word, first_member)
         out[:, 3] = np.maximum.reduceat(entity, first_member)
-        out[:, 4] = self._title_cosine(t_terms, blocks, first_member, int(members.sum()))
+        out[:, 4] = self._title_cosine(t_terms, blocks, first_member, int(members.sum()), cross)
         return out
 
     def _title_cosine(
@@ -453,11 +502,13 @@ class EvidenceGrouper:
         blocks: list[LexicalBlock],
         first_member: I64,
         n_members: int,
+        cross: NDArray[np.bool_] | None = None,
     ) -> F64:
         """Best tf-idf cosine of a headline's terms with each candidate's member titles, (n,).
 
         ``first_member`` gives the index of each candidate's first member (in
-        block order; every candidate has at least one), ``n_members`` their total.
+        block order; every candidate has at least one), ``n_members`` their total;
+        against members flagged in ``cross`` only language-independent terms count.
         """
         out = np.zeros(len(blocks))
         if not t_terms or n_members == 0:
@@ -473,7 +524,10 @@ class EvidenceGrouper:
         known = q_ids >= 0
         query = self._scatter(q_ids[known], q_w[known])
         try:
-            dot = np.bincount(seg, weights=w * query[ids], minlength=n_members)
+            q = query[ids]
+            if cross is not None:
+                q = np.where(cross[seg] & ~self.is_key_[ids], 0.0, q)
+            dot = np.bincount(seg, weights=w * q, minlength=n_members)
         finally:
             query[q_ids[known]] = 0.0
         norm = np.sqrt(np.bincount(seg, weights=w * w, minlength=n_members))
@@ -506,10 +560,9 @@ class EvidenceGrouper:
             if remap is not None:
                 table.remap_terms(remap)
                 self.postings_.remap_terms(remap)
-                flags = np.zeros(max(1024, 2 * len(self.df_)), dtype=bool)
-                kept = remap >= 0
-                flags[remap[kept]] = self.is_entity_[: remap.size][kept]
-                self.is_entity_ = flags
+                size = max(1024, 2 * len(self.df_))
+                self.is_entity_ = _remapped(self.is_entity_, remap, size)
+                self.is_key_ = _remapped(self.is_key_, remap, size)
             self.vocab_at_compact_ = len(self.df_)
 
 
@@ -518,6 +571,40 @@ def _entity_flags(terms: dict[str, float]) -> NDArray[np.bool_]:
     # map over str.startswith runs in C: no Python frame per term (~120 per article).
     flags = map(str.startswith, terms, itertools.repeat(ENTITY_MARK))
     return np.fromiter(flags, dtype=bool, count=len(terms))
+
+
+def _key_flags(terms: dict[str, float]) -> NDArray[np.bool_]:
+    """Which of ``terms`` read the same in any language (have a digit), in iteration order."""
+    search = _DIGIT.search
+    return np.fromiter((search(t) is not None for t in terms), dtype=bool, count=len(terms))
+
+
+def _cross_members(blocks: list[LexicalBlock], language: str) -> NDArray[np.bool_] | None:
+    """Per member of ``blocks`` (in order): in another language than ``language``.
+
+    None when no member is (the one-language case, left exactly as it was);
+    an unknown language ("") on either side counts as the same.
+    """
+    if not language:
+        return None
+    flags = [bool(x) and x != language for b in blocks for x in b.languages]
+    if not any(flags):
+        return None
+    return np.asarray(flags, dtype=bool)
+
+
+def _grown(flags: NDArray[np.bool_], size: int) -> NDArray[np.bool_]:
+    out = np.zeros(size, dtype=bool)
+    out[: flags.size] = flags
+    return out
+
+
+def _remapped(flags: NDArray[np.bool_], remap: I64, size: int) -> NDArray[np.bool_]:
+    """Per-term flags after a vocabulary compaction (``remap``: old id -> new, -1 dropped)."""
+    out = np.zeros(size, dtype=bool)
+    kept = remap >= 0
+    out[remap[kept]] = flags[: remap.size][kept]
+    return out
 
 
 def _top(values: F64, k: int) -> I64:

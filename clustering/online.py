@@ -29,12 +29,15 @@ class Item:
     ``vector`` is 1-D float32 with unit L2 norm. ``timestamp`` is seconds since
     the Unix epoch (UTC) of publication, or None when the article carries no
     date. ``title`` and ``body`` are the cleaned texts, for lexical evidence.
+    ``language`` is its ISO 639-1 code ("" when unknown): words are compared
+    only between articles of one language.
     """
 
     vector: Vector
     title: str
     body: str
     timestamp: float | None
+    language: str = ""
 
 
 @dataclass(frozen=True, slots=True)

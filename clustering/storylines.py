@@ -30,7 +30,8 @@ class Member:
     ``vector`` is the unit embedding (d,); ``term_ids``/``term_weights`` its
     article terms (k,); ``title_ids``/``title_weights`` the word terms of its
     title alone (t,), for title-to-title comparison; ``facts`` its typed facts
-    (:func:`clustering.terms.fact_terms`), for spotting contradictions.
+    (:func:`clustering.terms.fact_terms`), for spotting contradictions;
+    ``language`` its ISO 639-1 code ("" when unknown).
     """
 
     vector: F32
@@ -39,6 +40,7 @@ class Member:
     title_ids: I64 = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     title_weights: F64 = field(default_factory=lambda: np.zeros(0, dtype=np.float64))
     facts: frozenset[str] = frozenset()
+    language: str = ""
 
 
 @dataclass(slots=True)
@@ -78,8 +80,8 @@ class LexicalBlock:
     term and ``2s + 1`` for an entity term. The members' terms start at
     ``lexicon_size``. ``title_member`` gives the member
     of each title term. ``vectors`` stacks the members' embeddings, (members,
-    d); ``facts`` holds each member's facts by kind. ``members`` is the number
-    of members.
+    d); ``facts`` holds each member's facts by kind, ``languages`` each
+    member's language. ``members`` is the number of members.
     """
 
     term_ids: I64
@@ -92,6 +94,7 @@ class LexicalBlock:
     facts: list[dict[str, set[str]]]
     members: int
     lexicon_size: int
+    languages: tuple[str, ...] = ()
 
 
 class StorylineTable:
@@ -167,6 +170,7 @@ class StorylineTable:
             facts=[facts_by_kind(m.facts) for m in members],
             members=len(members),
             lexicon_size=lexicon.term_ids.size,
+            languages=tuple(m.language for m in members),
         )
         self.blocks[row] = block
         return block

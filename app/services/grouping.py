@@ -38,6 +38,7 @@ from app.services.lineage import merge_storylines, split_storyline
 from app.services.placement import Placement, PlacementBatch, article_item
 from app.services.space import require as require_space
 from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
+from clustering.join_model import DEFAULT_MODEL, MULTILINGUAL_MODEL
 
 _PLACE_ATTEMPTS = 5  # placements lost to another grouper's commit before giving up
 
@@ -57,13 +58,25 @@ class GroupingConfig:
     # one horizon for the database and the in-memory grouper alike.
     live_days: float = 30.0
     join_threshold: float = 0.5  # centroid method only: the cosine needed to join
+    # The vectors' model family (STORYLINE_EMBEDDING_MODEL), which picks the join
+    # model: only multilingual vectors are compared across languages.
+    family: Literal["english", "multilingual"] = "english"
 
 
 def make_grouper(config: GroupingConfig) -> OnlineGrouper:
     """The grouping method ``config`` names."""
     if config.method == "centroid":
         return CentroidGrouper(threshold=config.join_threshold, window_days=config.window_days)
-    return EvidenceGrouper(window_days=config.window_days, evict_after_days=config.live_days)
+    if config.family == "multilingual":
+        return EvidenceGrouper(
+            MULTILINGUAL_MODEL,
+            window_days=config.window_days,
+            evict_after_days=config.live_days,
+            by_language=True,
+        )
+    return EvidenceGrouper(
+        DEFAULT_MODEL, window_days=config.window_days, evict_after_days=config.live_days
+    )
 
 
 class GroupingRuntime:

@@ -97,13 +97,17 @@ def compute_labels(
     members: dict[int, list[tuple[str, str, str]]] = {}
     terms: dict[int, set[str]] = {}
     for storyline in storylines:
-        rows = session.execute(
-            select(Article.id, Article.title, Article.body, Outlet.name)
+        read = session.execute(
+            select(Article.id, Article.title, Article.body, Outlet.name, Article.language)
             .join(Outlet, Outlet.id == Article.outlet_id)
             .where(Article.storyline_id == storyline.id)
             .order_by(Article.effective_at.desc(), Article.id.desc())
             .limit(_MEMBERS_READ)
         ).all()
+        # A label is read in one language: the one most of the members are in
+        # (on a tie, the latest article's), built from those members alone.
+        majority = Counter(row.language for row in read).most_common(1)
+        rows = [r[:4] for r in read if majority and r.language == majority[0][0]]
         members[storyline.id] = [(title, body, outlet) for _, title, body, outlet in rows]
         terms[storyline.id] = set().union(
             *(known.get(i) or tracked_terms(title, body) for i, title, body, _ in rows)

@@ -53,7 +53,19 @@ def article_item(article: Article, vector: np.ndarray | None = None) -> Item:
             raise ValueError(f"article {article.id} has no embedding yet")
         vector = np.frombuffer(article.embedding, dtype=np.float32)
     ts = article.published_at.timestamp() if article.published_at is not None else None
-    return Item(vector=vector, title=article.title, body=article.body, timestamp=ts)
+    return Item(
+        vector=vector,
+        title=article.title,
+        body=article.body,
+        timestamp=ts,
+        language=grouping_language(article.language),
+    )
+
+
+def grouping_language(code: str) -> str:
+    """The language grouping compares words within: "pt-br" -> "pt"; "und" -> "" (unknown)."""
+    primary = code.split("-")[0]
+    return "" if primary == "und" else primary
 
 
 class PlacementBatch:

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from app.config import Settings
-from app.models import Article
+from app.models import Article, Storyline
 from app.services.prepare import Limits, PreparedArticle, parse_payload
 from app.services.space import progress, store_family, store_model
 from app.state import ServiceState
@@ -110,3 +110,36 @@ def test_switching_to_multilingual_reembeds_the_store_and_then_groups_across_lan
     assert placed["mwanza-de"] in {placed["mwanza-en"], placed["mwanza-ru"]}
     assert placed["dhaka-ar"] in {placed["dhaka-en"], placed["dhaka-ru"]}
     assert placed["mwanza-ar"] != placed["dhaka-ar"]
+
+
+def test_a_storyline_is_labelled_in_the_language_most_of_its_articles_are_in(
+    multilingual: Settings, multilingual_embedder: UniversalSentenceEmbedder
+) -> None:
+    title, body = FERRY_MWANZA["ru"]
+    rows = [
+        _payload("mwanza", "en", FERRY_MWANZA["en"], MWANZA_DAY),
+        _payload("mwanza", "ru", FERRY_MWANZA["ru"], MWANZA_DAY + timedelta(hours=1)),
+        {
+            **_payload("mwanza", "ru", (f"Паром MV Nyerere: {title}", body), MWANZA_DAY),
+            "external_id": "mwanza-ru-2",
+            "outlet": "ria.ru",
+            "published_at": (MWANZA_DAY + timedelta(hours=2)).isoformat(),
+        },
+        _payload("mwanza", "en", FERRY_MWANZA["en"], MWANZA_DAY + timedelta(hours=3))
+        | {"external_id": "mwanza-en-2", "outlet": "bbc.co.uk"},
+        _payload("mwanza", "ru", FERRY_MWANZA["ru"], MWANZA_DAY + timedelta(hours=4))
+        | {"external_id": "mwanza-ru-3", "outlet": "interfax.ru"},
+    ]
+    state = ServiceState.start(multilingual, multilingual_embedder)
+    try:
+        for row in rows:
+            state.ingestor.ingest(_articles([row]), datetime(2026, 11, 20, tzinfo=UTC))
+        placed = _storylines(state)
+        assert len(set(placed.values())) == 1, placed
+        state.labeller.run()
+        with state.db.session() as session:
+            label = session.scalar(select(Storyline.label))
+    finally:
+        state.close()
+    # Three Russian articles, two English: the label reads Russian.
+    assert label is not None and any("а" <= ch <= "я" for ch in label.lower()), label
