@@ -2,6 +2,7 @@
 
 Usage: python benchmarks/dashboard_reads.py [--articles 100000] [--storylines 20000]
        [--outlets 500] [--samples 200] [--stores sqlite,postgresql] [--postgres-url URL]
+       [--bulk]   (PostgreSQL rows generated in SQL: a million articles in minutes)
 
 Builds the synthetic store of benchmarks/queries.py (skewed storyline sizes, outlet
 popularity by Zipf, a change feed of one entry per article, outlet coverage counted
@@ -26,6 +27,7 @@ from app.config import Settings
 from app.db import make_engine, migrate
 from app.main import create_app
 from app.models import Outlet, StorylineChange
+from benchmarks.bulk_postgres import build_postgres
 from benchmarks.queries import StubEmbedder, build, measure, store, storyline_sizes
 
 TARGET_P95_MS = 50.0
@@ -90,6 +92,11 @@ def main() -> None:
         "--postgres-url", default="postgresql+psycopg://postgres@127.0.0.1:5432/test"
     )
     parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--bulk",
+        action="store_true",
+        help="PostgreSQL: generate the rows in SQL (benchmarks/bulk_postgres.py), for 1M",
+    )
     args = parser.parse_args()
 
     stores = args.stores.split(",")
@@ -100,7 +107,10 @@ def main() -> None:
             engine = make_engine(url)
             migrate(engine)
             t0 = time.perf_counter()
-            build(engine, args.articles, args.outlets, args.storylines, args.seed)
+            if kind == "postgresql" and args.bulk:
+                build_postgres(engine, args.articles, args.outlets, args.storylines, args.seed)
+            else:
+                build(engine, args.articles, args.outlets, args.storylines, args.seed)
             print(f"{kind}: built {args.articles} articles in {time.perf_counter() - t0:.1f} s")
             with engine.connect() as conn:
                 latest = conn.scalar(select(func.max(StorylineChange.seq))) or 0

@@ -136,7 +136,15 @@ def serve(url: str) -> tuple[subprocess.Popen[bytes], str]:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
-    env = {**os.environ, "STORYLINE_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
+    # Public reads, as a public dashboard runs: a page asked for a key would wait on a prompt.
+    env = {
+        **os.environ,
+        "STORYLINE_DATABASE_URL": url,
+        "STORYLINE_PUBLIC_READS": "true",
+        "STORYLINE_QUOTA_READS_PER_SECOND": "0",
+        "STORYLINE_ADMIN_KEY_FILE": str(Path(url.removeprefix("sqlite:///")).parent / "admin.key"),
+        "PYTHONPATH": str(ROOT),
+    }
     process = subprocess.Popen(
         [
             sys.executable,
