@@ -66,7 +66,11 @@ class CentroidIndex:
             if self._ids.size == 0:
                 return []
             sims = self._matrix @ vector
-            top = np.argsort(-sims, kind="stable")[:k]
+            if k < sims.size:  # the k best in linear time, then only those sorted
+                best = np.argpartition(-sims, k - 1)[:k]
+                top = best[np.lexsort((self._ids[best], -sims[best]))]
+            else:
+                top = np.lexsort((self._ids, -sims))
             return [(int(self._ids[i]), float(sims[i])) for i in top]
 
     def _load(self, session: Session, ids: Select[Any]) -> None:
