@@ -28,6 +28,7 @@ from app.services.periodic import PeriodicJob
 from app.services.quota import Quotas, make_quotas
 from app.services.readiness import Readiness
 from app.services.search import CentroidIndex
+from app.services.spread_cache import SpreadCache
 from app.services.worker import Worker
 from embeddings.protocol import Embedder
 
@@ -75,6 +76,7 @@ class ServiceState:
     quotas: Quotas
     readiness: Readiness
     worker: Worker | None = None
+    spreads: SpreadCache = field(default_factory=SpreadCache)
     jobs: list[PeriodicJob] = field(default_factory=list)  # background threads of serve
     # Synchronous POSTs waiting for the model; beyond the limit they get a 503.
     waiting: threading.BoundedSemaphore = field(

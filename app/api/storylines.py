@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request, Response
 
 from app.api.auth import AUTH_RESPONSES, ReadAccess
-from app.api.deps import SessionDep, SettingsDep
+from app.api.deps import SessionDep, SettingsDep, StateDep
 from app.api.etag import as_of_etag, not_modified, not_modified_as_of, storyline_etag
 from app.models import StorylineStatus
 from app.schemas import ArticlePage, StorableText, StorylineDetail, StorylinePage, UtcDateTime
@@ -205,6 +205,7 @@ def get_timeline(
 def get_spread(
     storyline_id: int,
     session: SessionDep,
+    state: StateDep,
     request: Request,
     response: Response,
     tie_window_hours: TieWindowHours = 1.0,
@@ -229,4 +230,7 @@ def get_spread(
     cached = not_modified(request, response, etag)
     if cached is not None:
         return cached
-    return storyline_spread(session, storyline_id, tie_window_hours, min_jaccard)
+    return state.spreads.get(
+        (storyline_id, version, tie_window_hours, min_jaccard),
+        lambda: storyline_spread(session, storyline_id, tie_window_hours, min_jaccard),
+    )

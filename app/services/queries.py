@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from app.errors import NotFound
 from app.models import (
@@ -293,7 +293,9 @@ def article_page(
                 and_(Article.effective_at == when, Article.id > last_id),
             )
         )
-    rows = list(session.scalars(query.order_by(Article.effective_at, Article.id).limit(limit + 1)))
+    # A page shows briefs: texts and vectors stay in the database.
+    slim = query.options(defer(Article.body), defer(Article.embedding), defer(Article.extra))
+    rows = list(session.scalars(slim.order_by(Article.effective_at, Article.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     next_cursor = encode_cursor(rows[-1].effective_at, rows[-1].id) if more else None

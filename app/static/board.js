@@ -197,9 +197,11 @@ function start() {
   $("search-form").addEventListener("submit", search);
   $("clear-search").addEventListener("click", clearSearch);
   $("more").addEventListener("click", () => load(false).catch((e) => showError($("results"), e)));
-  refreshHealth();
-  loadOutletNames();
-  load().catch((e) => showError($("results"), e));
+  // The rows first: the health line and outlet suggestions wait, not to compete with them.
+  load().catch((e) => showError($("results"), e)).finally(() => {
+    refreshHealth();
+    loadOutletNames();
+  });
 }
 
 start();

@@ -223,3 +223,24 @@ def test_minhash_estimate_tracks_exact_jaccard() -> None:
     assert abs(float(np.mean(errors))) < 0.03, "no bias"
     assert max(map(abs, errors)) < 0.2, "within about four standard errors"
     assert estimates[0, 1] < 0.1, "different stories share almost nothing"
+
+
+def test_a_storyline_that_changed_gets_a_fresh_spread_not_the_one_read_before(
+    client: TestClient,
+) -> None:
+    seeds = shared_rows("seeds/idlib_sept2018.jsonl")
+    sid = client.post("/articles", json=[as_payload(r) for r in seeds]).json()["articles"][0][
+        "storyline_id"
+    ]
+    before = client.get(f"/storylines/{sid}/spread").json()
+    assert client.get(f"/storylines/{sid}/spread").json() == before  # read again: the same
+    copy = {**seeds[1], "id": "copy-late", "outlet": "late.example", "published_at": "2018-09-25"}
+    posted = client.post("/articles", json=as_payload(copy)).json()["articles"][0]
+    assert posted["storyline_id"] == sid
+    after = client.get(f"/storylines/{sid}/spread").json()
+    assert [o["outlet"]["name"] for o in before["outlets"]] == ["globalresearch.ca", "tass.com"]
+    assert [o["outlet"]["name"] for o in after["outlets"]] == [
+        "globalresearch.ca",
+        "tass.com",
+        "late.example",
+    ]
