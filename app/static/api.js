@@ -12,6 +12,7 @@ class ApiError extends Error {
 
 // One prompt at a time: the requests a page starts together share the answer.
 let asking = null;
+let refused = false;
 function askForKey(refused) {
   if (!asking) {
     asking = new Promise((resolve) => {
@@ -37,8 +38,9 @@ async function authorizedFetch(path, accept, asked = false) {
   if (response.status === 401) {
     const now = localStorage.getItem(KEY_STORE);
     if (!asked && now && now !== key) return authorizedFetch(path, accept, true); // entered meanwhile
-    if (!asked && await askForKey(Boolean(key))) return authorizedFetch(path, accept, true);
+    if (!asked && !refused && await askForKey(Boolean(key))) return authorizedFetch(path, accept, true);
     if (key && localStorage.getItem(KEY_STORE) === key) localStorage.removeItem(KEY_STORE);
+    refused = true; // one refusal per page: later reads say so instead of asking again
     throw new ApiError(401, key
       ? "the read key was refused: it is unknown, revoked or lacks the read scope. Reload to enter another."
       : "this service needs a read key. Reload to enter one.");

@@ -172,13 +172,16 @@ function articleSection(articles, more, detail) {
 let drawn = [];
 async function render() {
   const page = document.getElementById("page");
-  // Every read starts at once; only the timeline waits, for the span that picks its bucket.
+  // Every read starts at once. The timeline's bucket depends on the span, which the
+  // detail tells: days are asked for at once (most spans), hours or weeks only after.
   const detailRead = api(`/storylines/${storylineId}`);
+  const timelineBy = (bucket) => api(`/storylines/${storylineId}/timeline?bucket=${bucket}`);
+  const byDay = timelineBy("day").catch((error) => error);
   const reads = [
     api(`/storylines/${storylineId}/spread`).catch((error) => error),
     allArticles().catch((error) => error),
     relabels(),
-    detailRead.then((d) => api(`/storylines/${storylineId}/timeline?bucket=${bucketFor(d)}`)).catch((error) => error),
+    detailRead.then((d) => (bucketFor(d) === "day" ? byDay : timelineBy(bucketFor(d)))).catch((error) => error),
   ];
   const detail = await detailRead;
   document.title = `${detail.label || `Storyline ${storylineId}`} – spread`;
