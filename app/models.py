@@ -341,7 +341,9 @@ class ArticleRevision(Base):
 
     The article row always holds the current version; each revision row holds
     the values it replaced at ``revised_at``, and the storyline the article was
-    in then.
+    in then. When the replaced version was the one placed (the article was
+    grouped), its vector, model and ``group_seq`` are kept too: the share of the
+    live groupers that placing the new version takes out again.
     """
 
     __tablename__ = "article_revision"
@@ -357,6 +359,9 @@ class ArticleRevision(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     extra: Mapped[dict[str, Any] | None] = mapped_column("metadata", JSON)
     storyline_id: Mapped[int | None] = mapped_column(Integer)
+    embedding: Mapped[bytes | None] = mapped_column(LargeBinary)
+    embedding_model: Mapped[str | None] = mapped_column(String(255))
+    group_seq: Mapped[int | None] = mapped_column(Integer)
 
 
 class ApiKey(Base):

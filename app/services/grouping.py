@@ -35,7 +35,7 @@ from app.models import (
 )
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
-from app.services.placement import Placement, PlacementBatch, article_item
+from app.services.placement import Placement, PlacementBatch, article_item, placed_versions
 from app.services.space import require as require_space
 from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
 from clustering.join_model import DEFAULT_MODEL, MULTILINGUAL_MODEL
@@ -97,6 +97,8 @@ class GroupingRuntime:
         self.stream_time: datetime | None = None
         self.synced_seq = 0  # highest group_seq folded into the grouper
         self.lineage_seen = 0  # highest storyline_event id accounted for
+        # Revised articles whose placed version follow_lineage gave back this catch-up.
+        self.withdrawn: set[int] = set()
         self.refreshing = False  # a refresh() is replaying; see catch_up
         self.method_seconds = 0.0  # time inside the grouping method itself (decide and add)
 
@@ -132,8 +134,19 @@ class GroupingRuntime:
                         session.commit()
                         return {}
                     started = time.perf_counter()
-                    placed = PlacementBatch(self, session, len(rows), now).run(rows)
+                    batch = PlacementBatch(self, session, len(rows), now)
+                    placed = batch.run(rows)
+                    session.flush()
+                    own = [e.id for e in batch.events]
+                    named = all(e.article_ids is not None for e in batch.events)
                     session.commit()
+                    if own and not self.refreshing:
+                        # Caught up before, under the write lock: these are the only new
+                        # events. This grouper gave the revised versions back already;
+                        # a revision too old to have kept its version needs a rebuild.
+                        self.lineage_seen = max(own)
+                        if not named:
+                            self.rebuild(session)
                     observe_grouping(len(rows), time.perf_counter() - started)
                     return placed
                 except ModelMismatch:
@@ -229,11 +242,24 @@ class GroupingRuntime:
         if not self.refreshing and self.follow_lineage(session):
             lock_writes(session)  # a rebuild committed, which released the write lock
             return
-        others = session.scalars(
-            select(Article)
-            .where(Article.group_seq > self.synced_seq, Article.status == ArticleStatus.grouped)
-            .order_by(Article.group_seq)
+        others = list(
+            session.scalars(
+                select(Article)
+                .where(Article.group_seq > self.synced_seq, Article.status == ArticleStatus.grouped)
+                .order_by(Article.group_seq)
+            )
         )
+        # Revised articles placed again where they were: no event named them, and
+        # the version this grouper placed is still in the storyline they stayed in.
+        # (While refresh() replays, lineage waits: the grouper in use is replaced.)
+        if not self.refreshing:
+            by_id = {a.id: a for a in others}
+            stayed = placed_versions(
+                session, by_id.keys() - self.withdrawn, self.synced_seq, self.model
+            )
+            for article_id, item in stayed.items():
+                self.grouper.detach(item, _storyline_of(by_id[article_id]))
+        self.withdrawn = set()
         for article in others:
             # Skipped: placed by a process still embedding with the store's previous model.
             if self.model is None or article.embedding_model == self.model:
@@ -259,8 +285,15 @@ class GroupingRuntime:
     def follow_lineage(self, session: Session) -> bool:
         """Fold merges, splits and moves recorded since ``lineage_seen`` into the grouper.
 
-        Returns True when it had to rebuild (and so committed ``session``).
+        Articles an event names are moved in the grouper as the version it holds:
+        the current one, or for an article revised and not placed again yet, the
+        placed version kept on its revision. One placed again since this grouper
+        looked (a revision another process placed) leaves the storyline the first
+        such event names as its old version, without joining the other: catch-up
+        adds the new version where it is now. Returns True when it had to rebuild
+        (and so committed ``session``).
         """
+        self.withdrawn = set()
         events = list(
             session.scalars(
                 select(StorylineEvent)
@@ -273,24 +306,30 @@ class GroupingRuntime:
         if any(e.kind != LineageKind.merged and e.article_ids is None for e in events):
             self.rebuild(session)  # recorded before events named their articles
             return True
-        moved = {i for e in events for i in e.article_ids or ()}
-        # Articles placed after synced_seq are not in the grouper yet: catch-up adds
-        # them where they are now. Those before are moved here, event by event.
-        items = {
+        named = {i for e in events for i in e.article_ids or ()}
+        rows = list(session.scalars(select(Article).where(Article.id.in_(named))))
+        synced = self.synced_seq
+        held = {
             a.id: article_item(a)
-            for a in session.scalars(
-                select(Article).where(Article.id.in_(moved), Article.group_seq <= self.synced_seq)
-            )
+            for a in rows
+            if a.status == ArticleStatus.grouped and (a.group_seq or 0) <= synced
         }
+        # Revised: waiting to be placed again (held as placed), or placed since (given back).
+        revised = {a.id for a in rows} - held.keys()
+        older = placed_versions(session, revised, synced, self.model)
+        placed_since = {a.id for a in rows if (a.group_seq or 0) > synced}
         for event in events:
+            for article_id in event.article_ids or ():
+                item = held.get(article_id) or older.get(article_id)
+                if item is None or article_id in self.withdrawn:
+                    continue  # not in this grouper: catch-up adds it where it is now
+                self.grouper.detach(item, event.storyline_id)
+                if article_id in placed_since:
+                    self.withdrawn.add(article_id)
+                elif event.kind != LineageKind.merged:
+                    self.grouper.attach(item, event.other_id)
             if event.kind == LineageKind.merged:
                 self.grouper.merge(event.storyline_id, event.other_id)
-                continue
-            for article_id in event.article_ids or ():
-                item = items.get(article_id)
-                if item is not None:
-                    self.grouper.detach(item, event.storyline_id)
-                    self.grouper.attach(item, event.other_id)
         self.lineage_seen = events[-1].id
         return False
 

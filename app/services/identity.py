@@ -157,6 +157,8 @@ def revise(session: Session, row: Article, article: PreparedArticle, now: dateti
         return False
     if row.id is None:  # stored earlier in this batch: its revision needs its id
         session.flush()
+    # The version the live groupers hold: placing the new text takes it out again.
+    placed = replaced and row.status == ArticleStatus.grouped
     session.add(
         ArticleRevision(
             article_id=row.id,
@@ -169,6 +171,9 @@ def revise(session: Session, row: Article, article: PreparedArticle, now: dateti
             content_hash=row.content_hash,
             extra=row.extra,
             storyline_id=row.storyline_id,
+            embedding=row.embedding if placed else None,
+            embedding_model=row.embedding_model if placed else None,
+            group_seq=row.group_seq if placed else None,
         )
     )
     row.url = url

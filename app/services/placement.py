@@ -10,6 +10,7 @@ article is decided.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from app.db import reserve_ids
 from app.models import (
     Article,
+    ArticleRevision,
     ArticleStatus,
     ChangeKind,
     LineageKind,
@@ -68,6 +70,40 @@ def grouping_language(code: str) -> str:
     return "" if primary == "und" else primary
 
 
+def placed_versions(
+    session: Session, article_ids: Collection[int], upto_seq: int, model: str | None
+) -> dict[int, Item]:
+    """The versions a grouper synced to ``upto_seq`` holds of articles revised since.
+
+    Per article, the revision that replaced its latest placement at or below
+    ``upto_seq`` (vectors of ``model`` only, when given); articles without one
+    (never placed by then, or revised before revisions kept vectors) are left out.
+    """
+    if not article_ids:
+        return {}
+    query = (
+        select(ArticleRevision)
+        .where(
+            ArticleRevision.article_id.in_(sorted(article_ids)),
+            ArticleRevision.group_seq <= upto_seq,
+            ArticleRevision.embedding.is_not(None),
+        )
+        .order_by(ArticleRevision.group_seq)
+    )
+    if model is not None:
+        query = query.where(ArticleRevision.embedding_model == model)
+    held: dict[int, Item] = {}
+    for revision in session.scalars(query):  # the latest placement is written last
+        published = revision.published_at
+        held[revision.article_id] = Item(
+            vector=np.frombuffer(revision.embedding or b"", dtype=np.float32),
+            title=revision.title,
+            body=revision.body,
+            timestamp=None if published is None else published.timestamp(),
+        )
+    return held
+
+
 class PlacementBatch:
     """What one placement transaction has decided so far, before any of it is flushed.
 
@@ -88,6 +124,10 @@ class PlacementBatch:
         self._pairs: set[tuple[int, int]] = set()
         # Revised articles placed again: the storyline each one left, by article id.
         self._left: dict[int, Storyline] = {}
+        # Their placed versions, by article id: the grouper gives each back once the
+        # new version is decided (those without one need a rebuild).
+        self._held: dict[int, tuple[Item, int]] = {}
+        self.events: list[StorylineEvent] = []  # lineage this batch recorded
 
     def run(self, rows: list[Article]) -> dict[int, Placement]:
         """Place ``rows`` (embedded) in order; returns article id -> placement.
@@ -138,6 +178,8 @@ class PlacementBatch:
             self.changes.note(storyline, ChangeKind.created if is_new else ChangeKind.grew)
         # The grouper learns of the article only now; a failed commit triggers a rebuild.
         started = time.perf_counter()
+        if row.id in self._held:
+            runtime.grouper.detach(*self._held[row.id])
         runtime.grouper.add(item, storyline.id)
         runtime.method_seconds += time.perf_counter() - started
         runtime.observe(row.published_at)
@@ -146,17 +188,27 @@ class PlacementBatch:
     def _withdraw(self, rows: list[Article]) -> None:
         """Take revised ``rows`` out of their storylines and recompute those from the rest.
 
-        The live grouper still counts the old version: a move is a lineage
-        event, on which every process rebuilds its grouper (catch-up); an
-        article that comes back to its storyline stays there twice until the
-        next rebuild, on every process alike.
+        The new version is decided with the old one still in the grouper (as
+        before: an article alone in its storyline keeps it), then the grouper gives
+        back the version it placed (kept on the revision row) and takes the new
+        one, ending as a grouper rebuilt from the store would be. Other processes
+        do the same at catch-up (:meth:`GroupingRuntime.follow_lineage`). A
+        revision recorded before revisions kept vectors cannot be given back: its
+        move is recorded without article ids, on which every process rebuilds.
         """
         if not rows:
             return
+        runtime = self.runtime
+        held = placed_versions(
+            self.session, [r.id for r in rows], runtime.synced_seq, runtime.model
+        )
         for row in rows:
             left = self.storyline(row.storyline_id or 0)
             if left is not None:
                 self._left[row.id] = left
+                item = held.get(row.id)
+                if item is not None:
+                    self._held[row.id] = (item, left.id)
             row.storyline_id = None
         self.session.flush()
         # Outlet coverage forgets the old version; count_placed counts the new one.
@@ -191,16 +243,18 @@ class PlacementBatch:
                 self.changes.note(left, ChangeKind.merged, merged_into=target, reason=reason)
             else:
                 self.changes.note(left, ChangeKind.revised, article_id=article_id, moved_to=target)
-            self.session.add(
-                StorylineEvent(
-                    at=self.now,
-                    kind=LineageKind.merged if emptied else LineageKind.moved,
-                    storyline_id=left.id,
-                    other_id=target,
-                    articles_moved=1,
-                    reason=reason,
-                )
+            event = StorylineEvent(
+                at=self.now,
+                kind=LineageKind.merged if emptied else LineageKind.moved,
+                storyline_id=left.id,
+                other_id=target,
+                articles_moved=1,
+                reason=reason,
+                # Named: other processes give back its old version, as this one did.
+                article_ids=[article_id] if article_id in self._held else None,
             )
+            self.session.add(event)
+            self.events.append(event)
 
     def storyline(self, storyline_id: int) -> Storyline | None:
         """The live storyline ``storyline_id`` stands for (following merges), or None."""

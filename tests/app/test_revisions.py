@@ -14,10 +14,13 @@ from typer.testing import CliRunner
 
 from app.cli import cli
 from app.config import Settings
+from app.db import lock_writes
 from app.main import create_app
 from app.models import Article
 from app.services.evaluate import evaluate_file
+from app.services.grouping import GroupingRuntime
 from app.state import ServiceState
+from clustering import EvidenceGrouper
 from embeddings.protocol import Embedder
 from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
@@ -227,3 +230,83 @@ def test_import_of_a_repeated_url_revises_and_says_so(
     result = CliRunner().invoke(cli, ["import", str(_repeated_url_corpus(tmp_path))])
     assert result.exit_code == 0, result.output
     assert "3 stored, 1 already present, 0 rejected, 1 revised" in result.output
+
+
+def _grouper_state(runtime: GroupingRuntime) -> dict[int, dict[str, Any]]:
+    """What the grouper holds per live storyline: members, their vectors and terms."""
+    grouper = runtime.grouper
+    assert isinstance(grouper, EvidenceGrouper) and grouper.table_ is not None
+    table = grouper.table_
+    term = {i: t for t, i in grouper.df_.ids_.items()}
+    return {
+        key: {
+            "count": int(table.counts[row]),
+            "sum": table.sums[row].copy(),
+            "members": [m.vector for m in table.members[row]],
+            "lexicon": {
+                term[int(i)]: float(w)
+                for i, w in zip(
+                    table.lexicons[row].term_ids, table.lexicons[row].term_weights, strict=True
+                )
+            },
+        }
+        for key, row in table.rows.items()
+    }
+
+
+def _assert_same_grouper(kept: GroupingRuntime, fresh: GroupingRuntime) -> None:
+    mine, theirs = _grouper_state(kept), _grouper_state(fresh)
+    assert mine.keys() == theirs.keys()
+    for key, held in mine.items():
+        other = theirs[key]
+        assert held["count"] == other["count"], key
+        np.testing.assert_allclose(held["sum"], other["sum"], atol=1e-5)
+        assert len(held["members"]) == len(other["members"])
+        for a, b in zip(held["members"], other["members"], strict=True):
+            np.testing.assert_array_equal(a, b)
+        assert held["lexicon"].keys() == other["lexicon"].keys(), key
+        for t, w in held["lexicon"].items():
+            assert w == pytest.approx(other["lexicon"][t], abs=1e-9), (key, t)
+
+
+def test_a_revision_placed_again_gives_back_its_old_version_on_every_process_without_rebuilds(
+    client: TestClient,
+) -> None:
+    """Placing a revised article takes its old version out of the grouper and places
+    the new one: the placing process and another one that catches up both end as a
+    grouper rebuilt from the store would be, whether the article moves or stays."""
+    first, second = _seeds()
+    # Another story, dated within the seeds' month: every storyline stays live.
+    hunter = next(r for r in shared_rows("data/basil.jsonl") if "Duncan Hunter" in r["title"])
+    other = {**as_payload(hunter), "published_at": "2018-09-18T12:00:00Z"}
+    a, b, c = (
+        client.post("/articles", json=p).json()["articles"][0] for p in (first, second, other)
+    )
+    assert a["storyline_id"] == b["storyline_id"] != c["storyline_id"]
+    state: ServiceState = client.app.state.storyline  # type: ignore[attr-defined]
+    runtime = state.runtime
+    elsewhere = GroupingRuntime(runtime.config, runtime.model)  # another process's
+    with state.db.session() as session:
+        elsewhere.rebuild(session)
+    groupers = (runtime.grouper, elsewhere.grouper)
+
+    moved = client.post("/articles", json={**second, **_text_of(other)}).json()["articles"][0]
+    assert (moved["outcome"], moved["storyline_id"]) == ("revised", c["storyline_id"])
+    stay = {**first, "title": first["title"] + " (updated)"}
+    stayed = client.post("/articles", json=stay).json()["articles"][0]
+    assert (stayed["outcome"], stayed["storyline_id"]) == ("revised", a["storyline_id"])
+    # The next placement catches up with the lineage the revisions recorded.
+    client.post(
+        "/articles", json={**other, "external_id": "late", "url": None, "outlet": "x.example"}
+    )
+
+    with state.db.session() as session:
+        lock_writes(session)
+        elsewhere.catch_up(session)
+        session.commit()
+        fresh = GroupingRuntime(runtime.config, runtime.model)
+        fresh.rebuild(session)
+    assert (runtime.grouper, elsewhere.grouper) == groupers  # the same objects: no rebuild
+    _assert_same_grouper(runtime, fresh)
+    _assert_same_grouper(elsewhere, fresh)
+    assert b["id"] == moved["id"]
