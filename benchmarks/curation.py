@@ -33,11 +33,13 @@ from typing import Any
 import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, insert, select, text, update
+from sqlalchemy.orm import Session
 
 from app.config import Settings
 from app.db import make_engine, migrate
 from app.main import create_app
 from app.models import Article, Storyline, StorylineMembership, StorylineStatus, as_utc
+from app.services.coverage import recount_all
 from app.state import ServiceState
 from benchmarks.queries import BENCH_KEY, StubEmbedder, build, percentiles, store
 
@@ -108,6 +110,15 @@ def write_history(engine: Engine, changes: int, seed: int) -> tuple[datetime, da
                     "storyline_membership m WHERE m.article_id = article.id AND m.valid_to IS NULL)"
                 )
             )
+        # Counts and outlet coverage follow the moves too (curation checks them).
+        conn.execute(
+            text(
+                "UPDATE storyline SET article_count = (SELECT count(*) FROM article a "
+                "WHERE a.storyline_id = storyline.id), outlet_count = (SELECT "
+                "count(DISTINCT a.outlet_id) FROM article a WHERE a.storyline_id = storyline.id)"
+            )
+        )
+        recount_all(Session(bind=conn))
         conn.execute(text("ANALYZE"))
     return start, end
 
@@ -211,6 +222,7 @@ def measure(
         label_interval_seconds=0,
         discovery_interval_seconds=0,
         admin_key=BENCH_KEY,
+        quota_reads_per_second=0,  # the reads are measured, not the rate limit
     )
     app = create_app(settings, StubEmbedder())
     auth = {"Authorization": f"Bearer {BENCH_KEY.get_secret_value()}"}
