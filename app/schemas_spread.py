@@ -37,10 +37,12 @@ class TimelineBucket(BaseModel):
     outlets: list[BucketOutlet] = Field(description="Articles per outlet in this bucket.")
     new_outlets: int = Field(description="Outlets whose first article falls in this bucket.")
     cumulative_outlets: int = Field(description="Distinct outlets up to and including it.")
+    languages: dict[str, int] = Field(description="Articles per language in this bucket.")
 
 
 class TimelineOutlet(BaseModel):
     outlet: OutletRef
+    language: str = Field(description="The language of most of its articles here.")
     article_count: int
     published_at_missing: int = Field(description="Its articles placed by ingest time.")
     first_article: FirstArticle
@@ -54,6 +56,7 @@ class Timeline(BaseModel):
     bucket: str = Field(description="hour, day or week (UTC, weeks start on Monday).")
     article_count: int = Field(description="Sum over the buckets: every member article.")
     outlet_count: int
+    languages: dict[str, int] = Field(description="Articles per language, most first.")
     first_at: datetime | None = Field(description="Effective time of the first article.")
     last_at: datetime | None
     buckets: list[TimelineBucket]
@@ -62,6 +65,7 @@ class Timeline(BaseModel):
 
 class SpreadOutlet(BaseModel):
     outlet: OutletRef
+    language: str = Field(description="The language of most of its articles here.")
     rank: int = Field(description="Position in adoption order, from 1.")
     first_publisher: bool = Field(description="First article within the tie window.")
     article_count: int
@@ -109,6 +113,7 @@ class Spread(BaseModel):
 
     storyline_id: int
     article_count: int
+    languages: dict[str, int] = Field(description="Articles per language, most first.")
     tie_window_hours: float
     first_at: datetime | None
     uses_ingest_time: bool = Field(

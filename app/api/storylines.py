@@ -58,6 +58,18 @@ def list_storylines(
     status: Annotated[
         StorylineStatus | None, Query(description="Default: every status but `merged`.")
     ] = None,
+    language: Annotated[
+        str | None,
+        Query(
+            pattern=r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*$",
+            max_length=35,
+            description="Only storylines with an article in this language (ISO 639, e.g. `ru`).",
+        ),
+    ] = None,
+    min_languages: Annotated[
+        int | None,
+        Query(ge=1, le=1000, description="Articles in at least this many languages."),
+    ] = None,
     sort: Annotated[StorylineSort, Query(description="Order, largest/latest first.")] = (
         StorylineSort.last_activity
     ),
@@ -83,6 +95,8 @@ def list_storylines(
         outlet=normalize_outlet(outlet) if outlet else None,
         min_outlets=min_outlets,
         status=status,
+        language=language.lower() if language else None,
+        min_languages=min_languages,
     )
     if as_of is not None:
         at = asof.check_instant(as_of)

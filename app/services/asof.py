@@ -253,6 +253,7 @@ def list_storylines_at(
         return _recent_page(session, at, lead, limit, cursor)
     items = storylines_at(session, at)
     covered: set[int] | None = None
+    languages = _languages_at(session, at) if where.language or where.min_languages else {}
     if where.outlet is not None:
         covered = set(
             session.scalars(
@@ -274,6 +275,10 @@ def list_storylines_at(
         if where.active_until is not None and s.first_published_at > where.active_until:
             return False
         if where.min_outlets is not None and s.outlet_count < where.min_outlets:
+            return False
+        if where.language is not None and where.language not in languages.get(s.id, ()):
+            return False
+        if where.min_languages is not None and len(languages.get(s.id, ())) < where.min_languages:
             return False
         return covered is None or s.id in covered
 
@@ -438,3 +443,17 @@ def _summarise(
         outlet_count=outlets,
         version=change.seq if change is not None else 0,
     )
+
+
+def _languages_at(session: Session, at: datetime) -> dict[int, set[str]]:
+    """The languages of each storyline's members at ``at``."""
+    rows = session.execute(
+        select(StorylineMembership.storyline_id, Article.language)
+        .join(Article, Article.id == StorylineMembership.article_id)
+        .where(member_at(at))
+        .distinct()
+    )
+    out: dict[int, set[str]] = {}
+    for storyline_id, language in rows:
+        out.setdefault(storyline_id, set()).add(language)
+    return out

@@ -24,6 +24,7 @@ class Member:
     outlet_name: str
     published_at: datetime | None
     effective_at: datetime
+    language: str
 
     @property
     def published_at_missing(self) -> bool:
@@ -82,6 +83,7 @@ def load_members(session: Session, storyline_id: int, at: datetime | None = None
             Outlet.name,
             Article.published_at,
             Article.effective_at,
+            Article.language,
         )
         .join(Outlet, Outlet.id == Article.outlet_id)
         .order_by(Article.effective_at, Article.id)
@@ -104,3 +106,20 @@ def first_per_outlet(members: list[Member]) -> list[Member]:
             seen.add(member.outlet_id)
             firsts.append(member)
     return firsts
+
+
+def language_counts(members: list[Member]) -> dict[str, int]:
+    """Articles per language, most first (ties by code)."""
+    counts: dict[str, int] = {}
+    for member in members:
+        counts[member.language] = counts.get(member.language, 0) + 1
+    return dict(sorted(counts.items(), key=lambda item: (-item[1], item[0])))
+
+
+def outlet_languages(members: list[Member]) -> dict[int, str]:
+    """Each outlet's language in these members: that of most of its articles (ties: first)."""
+    per_outlet: dict[int, dict[str, int]] = {}
+    for member in members:
+        counts = per_outlet.setdefault(member.outlet_id, {})
+        counts[member.language] = counts.get(member.language, 0) + 1
+    return {outlet: max(counts, key=counts.__getitem__) for outlet, counts in per_outlet.items()}

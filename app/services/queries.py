@@ -6,7 +6,7 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer
 
 from app.errors import NotFound
@@ -58,6 +58,8 @@ class StorylineFilter:
     outlet: str | None = None
     min_outlets: int | None = None
     status: StorylineStatus | None = None
+    language: str | None = None  # an article in this language
+    min_languages: int | None = None  # articles in at least this many languages
 
 
 def get_article(session: Session, article_id: int) -> ArticleOut:
@@ -204,6 +206,19 @@ def _filter_clauses(where: StorylineFilter, merged_too: bool = False) -> list[Co
         clauses.append(Storyline.first_published_at <= where.active_until)
     if where.min_outlets is not None:
         clauses.append(Storyline.outlet_count >= where.min_outlets)
+    if where.language is not None:
+        clauses.append(
+            select(Article.id)
+            .where(Article.storyline_id == Storyline.id, Article.language == where.language)
+            .exists()
+        )
+    if where.min_languages is not None and where.min_languages > 1:
+        languages = (
+            select(func.count(distinct(Article.language)))
+            .where(Article.storyline_id == Storyline.id)
+            .scalar_subquery()
+        )
+        clauses.append(languages >= where.min_languages)
     return clauses
 
 

@@ -19,7 +19,13 @@ from app.schemas_spread import (
     SpreadOutlet,
 )
 from app.services.lag import lag_between
-from app.services.members import Member, first_per_outlet, load_members
+from app.services.members import (
+    Member,
+    first_per_outlet,
+    language_counts,
+    load_members,
+    outlet_languages,
+)
 from clustering import minhash
 
 # Texts compared per request: the earliest members, where copying starts. Bounds the
@@ -61,6 +67,7 @@ def storyline_spread(
         return Spread(
             storyline_id=storyline_id,
             article_count=0,
+            languages={},
             tie_window_hours=tie_window_hours,
             first_at=None,
             uses_ingest_time=False,
@@ -73,9 +80,11 @@ def storyline_spread(
     start = members[0].effective_at
     tie_end = start + timedelta(hours=tie_window_hours)
     counts = Counter(m.outlet_id for m in members)
+    languages = outlet_languages(members)
     outlets = [
         SpreadOutlet(
             outlet=first.outlet,
+            language=languages[first.outlet_id],
             rank=rank,
             first_publisher=first.effective_at <= tie_end,
             article_count=counts[first.outlet_id],
@@ -87,6 +96,7 @@ def storyline_spread(
     return Spread(
         storyline_id=storyline_id,
         article_count=len(members),
+        languages=language_counts(members),
         tie_window_hours=tie_window_hours,
         first_at=start,
         uses_ingest_time=any(m.published_at_missing for m in members),

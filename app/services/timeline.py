@@ -12,7 +12,13 @@ from app.errors import InvalidInput, input_error
 from app.schemas import OutletRef
 from app.schemas_spread import BucketOutlet, Timeline, TimelineBucket, TimelineOutlet
 from app.services.lag import lag_between
-from app.services.members import Member, first_per_outlet, load_members
+from app.services.members import (
+    Member,
+    first_per_outlet,
+    language_counts,
+    load_members,
+    outlet_languages,
+)
 
 # A chart of more buckets than this is useless and its answer large: ask for a coarser bucket.
 MAX_BUCKETS = 5_000
@@ -58,6 +64,7 @@ def storyline_timeline(
             bucket=bucket.value,
             article_count=0,
             outlet_count=0,
+            languages={},
             first_at=None,
             last_at=None,
             buckets=[],
@@ -81,6 +88,7 @@ def storyline_timeline(
         bucket=bucket.value,
         article_count=len(members),
         outlet_count=len({m.outlet_id for m in members}),
+        languages=language_counts(members),
         first_at=members[0].effective_at,
         last_at=members[-1].effective_at,
         buckets=_buckets(members, bucket, first_start, count),
@@ -92,6 +100,7 @@ def _buckets(
     members: list[Member], bucket: Bucket, first_start: datetime, count: int
 ) -> list[TimelineBucket]:
     per_outlet: list[Counter[int]] = [Counter() for _ in range(count)]
+    per_language: list[list[Member]] = [[] for _ in range(count)]
     missing = [0] * count
     new = [0] * count
     names: dict[int, str] = {}
@@ -101,6 +110,7 @@ def _buckets(
             names[member.outlet_id] = member.outlet_name
             new[index] += 1
         per_outlet[index][member.outlet_id] += 1
+        per_language[index].append(member)
         missing[index] += member.published_at_missing
     buckets: list[TimelineBucket] = []
     cumulative = 0
@@ -118,6 +128,7 @@ def _buckets(
                 ],
                 new_outlets=new[index],
                 cumulative_outlets=cumulative,
+                languages=language_counts(per_language[index]),
             )
         )
     return buckets
@@ -129,9 +140,11 @@ def _outlets(members: list[Member]) -> list[TimelineOutlet]:
     for member in members:
         missing[member.outlet_id] += member.published_at_missing
     start = members[0].effective_at
+    languages = outlet_languages(members)
     return [
         TimelineOutlet(
             outlet=first.outlet,
+            language=languages[first.outlet_id],
             article_count=counts[first.outlet_id],
             published_at_missing=missing[first.outlet_id],
             first_article=first.first_article(),

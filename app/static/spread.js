@@ -58,6 +58,7 @@ function header(detail, spread) {
     h("ul", { class: "facts" },
       h("li", {}, h("b", {}, num(detail.article_count)), "articles"),
       h("li", {}, h("b", {}, num(detail.outlet_count)), "outlets"),
+      h("li", { id: "languages" }, h("b", {}, Object.entries(spread.languages).map(([code, n]) => `${code} ${num(n)}`).join(" · ") || "–"), "languages"),
       h("li", {}, h("b", {}, day(detail.first_published_at)), "first article"),
       h("li", {}, h("b", {}, day(detail.last_published_at)), "latest article"),
       h("li", {}, h("b", {}, detail.status), "status"),
@@ -70,7 +71,7 @@ function spreadSection(spread, articles, more) {
   const chart = h("div", { class: "chart", id: "spread" });
   const start = Date.parse(spread.first_at);
   const lanes = spread.outlets.map((o) => [
-    String(o.rank), outletLink(o.outlet),
+    String(o.rank), outletLink(o.outlet), o.language,
     o.first_publisher ? h("span", { class: "badge first" }, "first") : `${o.outlet.name}: ${lag(Date.parse(o.first_article.effective_at) - start)}`,
     minute(o.first_article.effective_at), num(o.article_count),
   ]);
@@ -86,7 +87,7 @@ function spreadSection(spread, articles, more) {
     chart,
     more ? h("p", { class: "muted" }, `The chart shows the first ${articles.length} articles.`) : null,
     h("details", { id: "lanes-table" }, h("summary", {}, "Outlets in adoption order (table)"),
-      table("Outlets in adoption order", ["Rank", "Outlet", "Lag after the first article", "First article", "Articles"], lanes, [0, 4])),
+      table("Outlets in adoption order", ["Rank", "Outlet", "Language", "Lag after the first article", "First article", "Articles"], lanes, [0, 5])),
     h("details", {}, h("summary", {}, `Follower edges (${follows.length}) and republish edges (${copies.length})`),
       follows.length ? table("Follower edges", ["Leader", "Follower", "Lag", "Similarity"], follows, [3]) : h("p", {}, "No follower edges."),
       copies.length ? table("Republish edges", ["Source", "Republished by", "Lag", "Text overlap (Jaccard)"], copies, [3]) : h("p", {}, "No republished text found.")),

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from app.config import Settings
+from app.main import create_app
 from app.models import Article, Storyline
 from app.services.prepare import Limits, PreparedArticle, parse_payload
 from app.services.space import progress, store_family, store_model
@@ -15,6 +17,7 @@ from app.state import ServiceState
 from embeddings.protocol import Embedder
 from embeddings.universal import UniversalSentenceEmbedder
 from tests.app.cross_lingual_texts import FERRY_DHAKA, FERRY_MWANZA
+from tests.conftest import ADMIN_HEADERS
 
 LANGUAGES = ("en", "ru", "ar", "de")
 OUTLETS = {"en": "reuters.com", "ru": "tass.ru", "ar": "sana.sy", "de": "dw.com"}
@@ -143,3 +146,55 @@ def test_a_storyline_is_labelled_in_the_language_most_of_its_articles_are_in(
         state.close()
     # Three Russian articles, two English: the label reads Russian.
     assert label is not None and any("а" <= ch <= "я" for ch in label.lower()), label
+
+
+def test_storylines_filter_by_language_and_count_their_languages(
+    multilingual: Settings, multilingual_embedder: UniversalSentenceEmbedder
+) -> None:
+    budget = {
+        "external_id": "budget-en",
+        "outlet": "apnews.com",
+        "title": "Parliament of Iceland passes the 2027 budget after a night session",
+        "body": "Lawmakers in Reykjavik approved the spending plan by 33 votes to 27.",
+        "published_at": (DHAKA_DAY + timedelta(days=2)).isoformat(),
+        "language": "en",
+    }
+    app = create_app(
+        multilingual.model_copy(update={"label_interval_seconds": 0.0}), multilingual_embedder
+    )
+    with TestClient(app, headers=ADMIN_HEADERS) as client:
+        for row in [*stream(), budget]:
+            assert client.post("/articles", json=row).status_code == 201
+        placed = {
+            a["external_id"]: a["storyline_id"]
+            for a in (client.get(f"/articles/{n}").json() for n in range(1, 10))
+        }
+        mwanza, dhaka, iceland = placed["mwanza-ru"], placed["dhaka-ru"], placed["budget-en"]
+
+        def ids(**params: object) -> set[int]:
+            page = client.get("/storylines", params=params).json()
+            return {item["id"] for item in page["items"]}
+
+        assert ids(language="ru") == {mwanza, dhaka}
+        assert ids(language="en") == {mwanza, dhaka, iceland}
+        assert ids(language="fr") == set()
+        assert ids(min_languages=2) == {mwanza, dhaka}
+        assert ids(min_languages=5) == set()
+        assert ids(language="EN", min_languages=1) == {mwanza, dhaka, iceland}
+        assert client.get("/storylines", params={"language": "r u"}).status_code == 422
+        # The same filters on the storylines as they were at an instant.
+        now = datetime.now(UTC).isoformat()
+        assert ids(language="ru", as_of=now) == {mwanza, dhaka}
+        assert ids(min_languages=2, as_of=now) == {mwanza, dhaka}
+
+        timeline = client.get(f"/storylines/{mwanza}/timeline", params={"bucket": "day"}).json()
+        assert timeline["languages"] == {"ar": 1, "de": 1, "en": 1, "ru": 1}
+        assert sum(sum(b["languages"].values()) for b in timeline["buckets"]) == 4
+        assert {o["outlet"]["name"]: o["language"] for o in timeline["outlets"]} == {
+            OUTLETS[language]: language for language in LANGUAGES
+        }
+        spread = client.get(f"/storylines/{mwanza}/spread").json()
+        assert spread["languages"] == {"ar": 1, "de": 1, "en": 1, "ru": 1}
+        assert [(o["outlet"]["name"], o["language"]) for o in spread["outlets"]] == [
+            (OUTLETS[language], language) for language in LANGUAGES
+        ]

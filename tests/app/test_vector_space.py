@@ -127,6 +127,9 @@ def test_health_shows_the_background_reembedding_until_none_are_left(
             "left": 0,
         }
         assert health["live_storylines"] == 1
+        metrics = client.get("/metrics").text
+        assert 'storyline_vectors{state="current"} 2.0' in metrics
+        assert 'storyline_vectors{state="left"} 0.0' in metrics
 
 
 def test_articles_embedded_by_the_old_backend_are_embedded_again_before_grouping(
