@@ -142,7 +142,7 @@ class Storyline(Base):
         default=StorylineStatus.active,
         index=True,
     )
-    merged_into: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"), index=True)
     split_from: Mapped[int | None] = mapped_column(ForeignKey("storyline.id"))
 
     @classmethod

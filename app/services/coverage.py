@@ -93,17 +93,19 @@ def count_placed(session: Session, rows: Iterable[Article]) -> None:
 def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None:
     """Rebuild the coverage rows of ``storyline_ids`` from their articles (after a move).
 
-    Flushes first; the outlets involved get their totals recounted from their rows.
+    Flushes first. The outlets involved change their totals by the difference
+    between the old rows and the new ones: recounting them from all their rows
+    cost a big outlet's every storyline per edit (136 ms a merge at 100k articles).
     """
     ids = sorted(set(storyline_ids))
     if not ids:
         return
     session.flush()
-    before = set(
-        session.scalars(
-            select(OutletStoryline.outlet_id).where(OutletStoryline.storyline_id.in_(ids))
+    before = session.execute(
+        select(OutletStoryline.outlet_id, OutletStoryline.article_count).where(
+            OutletStoryline.storyline_id.in_(ids)
         )
-    )
+    ).all()
     session.execute(
         delete(OutletStoryline)
         .where(OutletStoryline.storyline_id.in_(ids))
@@ -134,7 +136,25 @@ def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None
                 for o, s, n, first, last in fresh
             ],
         )
-    _recount_outlets(session, before | {o for o, *_ in fresh})
+    # Per outlet: (articles, storylines) gained, negative when lost.
+    delta: dict[int, tuple[int, int]] = {}
+    for outlet_id, n in before:
+        articles, storylines = delta.get(outlet_id, (0, 0))
+        delta[outlet_id] = (articles - n, storylines - 1)
+    for outlet_id, _, n, _, _ in fresh:
+        articles, storylines = delta.get(outlet_id, (0, 0))
+        delta[outlet_id] = (articles + n, storylines + 1)
+    for outlet_id, (articles, storylines) in sorted(delta.items()):
+        if articles or storylines:
+            session.execute(
+                update(Outlet)
+                .where(Outlet.id == outlet_id)
+                .values(
+                    article_count=Outlet.article_count + articles,
+                    storyline_count=Outlet.storyline_count + storylines,
+                )
+                .execution_options(synchronize_session=False)
+            )
     _expire(session, OutletStoryline)
     _expire(session, Outlet)
 
@@ -167,22 +187,6 @@ def recount_all(session: Session) -> None:
     )
     _expire(session, OutletStoryline)
     _expire(session, Outlet)
-
-
-def _recount_outlets(session: Session, outlet_ids: set[int]) -> None:
-    for outlet_id in sorted(outlet_ids):
-        mine = OutletStoryline.outlet_id == outlet_id
-        session.execute(
-            update(Outlet)
-            .where(Outlet.id == outlet_id)
-            .values(
-                article_count=select(func.coalesce(func.sum(OutletStoryline.article_count), 0))
-                .where(mine)
-                .scalar_subquery(),
-                storyline_count=select(func.count()).where(mine).scalar_subquery(),
-            )
-            .execution_options(synchronize_session=False)
-        )
 
 
 def _expire(session: Session, kind: type[Outlet] | type[OutletStoryline]) -> None:
