@@ -54,6 +54,12 @@ class FileReport:
     unchanged: int
     embed_ms_per_article: float  # the model (or the embedding cache) in the same run
     undated: int  # articles replayed without a published_at
+    # CPU time of the whole process (every thread), so a busy host inflates both
+    # alike: the model's calls, and everything else of the replay (storing,
+    # grouping, discovery, labels). Their ratio is the cost of grouping per
+    # article of embedding; with a warm embedding cache it means nothing.
+    embed_cpu_ms_per_article: float
+    other_cpu_ms_per_article: float
     # First 16 hex of the SHA-256 of the sorted (article id, final storyline) lines:
     # two replays that decide every article alike have the same one.
     partition: str
@@ -126,6 +132,8 @@ def evaluate_file(
         unchanged=replay.unchanged,
         embed_ms_per_article=1000 * ingestor.embed_seconds / n,
         undated=sum(not r.payload.get("published_at") for r in rows),
+        embed_cpu_ms_per_article=1000 * ingestor.embed_cpu_seconds / n,
+        other_cpu_ms_per_article=1000 * (replay.cpu_seconds - ingestor.embed_cpu_seconds) / n,
         partition=partition_hash(replay.storyline_of),
     )
 
@@ -148,6 +156,7 @@ class Replay:
     seconds: float
     discovery_seconds: float  # part of ``seconds`` spent in batch discovery
     label_seconds: float  # part of ``seconds`` spent by the labeller
+    cpu_seconds: float  # process CPU time over the same span as ``seconds``
 
 
 def drop_dates(rows: list[CorpusRow], share: float) -> list[CorpusRow]:
@@ -199,7 +208,7 @@ def replay_file(
         state = ServiceState.start(settings, embedder, grouping=grouping, model_call=model_call)
         discovery = Discovery(state.db, state.runtime)
         every = discovery_every
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         since_discovery = 0
         for start in range(0, len(rows), batch):
             chunk = [r.payload for r in rows[start : start + batch]]
@@ -216,6 +225,7 @@ def replay_file(
             discovery_seconds += discovery.run().seconds
         label_seconds += state.labeller.run().seconds
         elapsed = time.perf_counter() - started
+        cpu_seconds = time.process_time() - cpu_started
         final = _final_storylines(state)
         predicted = {
             str(row.payload["external_id"]): final[article]
@@ -231,6 +241,7 @@ def replay_file(
         elapsed,
         discovery_seconds,
         label_seconds,
+        cpu_seconds,
     )
 
 

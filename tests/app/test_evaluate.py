@@ -20,7 +20,7 @@ JSON_KEYS = {
     "ami", "ari", "gold_stories", "pred_stories", "articles_per_s",
     "grouping_ms_per_article", "method_ms_per_article", "discovery_ms_per_article",
     "labels_ms_per_article", "revised", "unchanged", "embed_ms_per_article", "undated",
-    "partition",
+    "partition", "embed_cpu_ms_per_article", "other_cpu_ms_per_article",
 }  # fmt: skip
 
 
