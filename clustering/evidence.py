@@ -84,6 +84,7 @@ class EvidenceGrouper:
         max_members: int = 8,
         half_life_days: float | None = 14.0,
         evict_after_days: float = 30.0,
+        dormant_kept: int = 0,
         title_weight: float = 2.0,
         max_body_tokens: int = 400,
         background_prior: tuple[float, float] = (0.10, 0.11),
@@ -99,6 +100,7 @@ class EvidenceGrouper:
         self.max_members = max_members
         self.half_life_days = half_life_days
         self.evict_after_days = evict_after_days
+        self.dormant_kept = dormant_kept
         self.title_weight = title_weight
         self.max_body_tokens = max_body_tokens
         self.background_prior = background_prior
@@ -112,6 +114,7 @@ class EvidenceGrouper:
         self.is_key_ = np.zeros(0, dtype=bool)  # per term id: has a digit, any language's
         self.clock_ = -math.inf  # latest timestamp added, Unix seconds
         self.evicted_at_ = -math.inf
+        self.horizon_ = -math.inf  # storylines last active before it are dormant
         self.vocab_at_compact_ = 0
         self.last_item_: Item | None = None
         self.last_reading_: _Reading | None = None
@@ -392,6 +395,9 @@ class EvidenceGrouper:
         n = table.size
         ok = table.alive[:n].copy()
         if ts is not None:
+            # Dormant storylines are kept for undated articles only: a dated one
+            # reaches exactly the storylines it would without them.
+            ok &= table.active[:n] >= self.horizon_
             slack = self.window_days * _DAY
             with np.errstate(invalid="ignore"):
                 near = (ts >= table.first[:n] - slack) & (ts <= table.last[:n] + slack)
@@ -551,7 +557,8 @@ class EvidenceGrouper:
         table = self.table_
         assert table is not None
         if self.clock_ - self.evicted_at_ >= _DAY:
-            dropped = table.evict_inactive(self.clock_ - self.evict_after_days * _DAY)
+            self.horizon_ = self.clock_ - self.evict_after_days * _DAY
+            dropped = table.evict_inactive(self.horizon_, self.dormant_kept)
             for key, term_ids in dropped:
                 self.postings_.remove(key, term_ids.tolist())
             self.evicted_at_ = self.clock_

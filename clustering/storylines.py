@@ -238,13 +238,19 @@ class StorylineTable:
         vector = (self.sums[row] / max(float(self.norms[row]), 1e-12)).astype(np.float32)
         return Member(vector, lexicon.term_ids.copy(), lexicon.term_weights / self.counts[row])
 
-    def evict_inactive(self, before: float) -> list[tuple[int, I64]]:
+    def evict_inactive(self, before: float, keep: int = 0) -> list[tuple[int, I64]]:
         """Drop storylines whose last addition happened at stream time < ``before``.
 
-        Returns (key, lexicon term ids) of each dropped storyline.
+        The ``keep`` most recently active of them stay (dormant: the caller
+        decides who may still reach them). Returns (key, lexicon term ids) of
+        each dropped storyline.
         """
         n = self.size
         stale = np.flatnonzero(self.alive[:n] & (self.active[:n] < before))
+        if keep > 0:
+            # Oldest first, ties by row: the last ``keep`` stay.
+            by_age = stale[np.lexsort((stale, self.active[stale]))]
+            stale = np.sort(by_age[: max(by_age.size - keep, 0)])
         dropped = []
         for row in stale.tolist():
             key = self.keys[row]

@@ -57,6 +57,9 @@ class GroupingConfig:
     # Storylines silent this long in stream time go dormant and leave the grouper:
     # one horizon for the database and the in-memory grouper alike.
     live_days: float = 30.0
+    # Dormant storylines the grouper still holds for undated articles, which may
+    # report a story of any age (a back-fill, or undated rows after dated ones).
+    dormant_kept: int = 5000
     join_threshold: float = 0.5  # centroid method only: the cosine needed to join
     # The vectors' model family (STORYLINE_EMBEDDING_MODEL), which picks the join
     # model: only multilingual vectors are compared across languages.
@@ -72,10 +75,14 @@ def make_grouper(config: GroupingConfig) -> OnlineGrouper:
             MULTILINGUAL_MODEL,
             window_days=config.window_days,
             evict_after_days=config.live_days,
+            dormant_kept=config.dormant_kept,
             by_language=True,
         )
     return EvidenceGrouper(
-        DEFAULT_MODEL, window_days=config.window_days, evict_after_days=config.live_days
+        DEFAULT_MODEL,
+        window_days=config.window_days,
+        evict_after_days=config.live_days,
+        dormant_kept=config.dormant_kept,
     )
 
 

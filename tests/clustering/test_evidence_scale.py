@@ -81,3 +81,26 @@ def test_decide_skips_only_features_the_model_does_not_weigh() -> None:
         others = [c for c in range(full.shape[1]) if c not in (2, 4)]
         assert np.array_equal(lean[:, others], full[:, others])
         assert np.array_equal(g.model.probability(lean), g.model.probability(full))
+
+
+def test_dormant_storylines_stay_for_undated_items_only() -> None:
+    g = EvidenceGrouper(evict_after_days=10.0, dormant_kept=100)
+    early = random_items(100, seed=4, span_days=1.0)
+    for k, it in enumerate(early):
+        g.add(it, k)
+    g.add(random_items(1, seed=5, t0=T0 + 30 * DAY)[0], 1000)
+    assert len(g) == 101
+    old = early[7]
+    undated = g.decide(Item(old.vector, old.title, old.body, None))
+    assert undated.storyline == 7
+    dated_now = g.candidates(Item(old.vector, old.title, old.body, T0 + 30 * DAY))[0]
+    assert dated_now == [1000]
+
+
+def test_only_the_most_recent_dormant_storylines_are_kept() -> None:
+    g = EvidenceGrouper(evict_after_days=10.0, dormant_kept=30)
+    for k, it in enumerate(random_items(100, seed=4, span_days=1.0)):
+        g.add(it, k)
+    g.add(random_items(1, seed=5, t0=T0 + 30 * DAY)[0], 1000)
+    assert g.table_ is not None
+    assert sorted(g.table_.rows) == [*range(70, 100), 1000]
