@@ -166,10 +166,14 @@ class Storyline(Base):
     version: Mapped[int] = mapped_column(Integer, default=0, index=True)
     label: Mapped[str] = mapped_column(Text, default="")
     label_terms: Mapped[list[str] | None] = mapped_column(JSON)
+    # Language code -> the label built from that language's members alone; empty
+    # (or null, before its first rebuild) when the members are in one language.
+    label_variants: Mapped[dict[str, str] | None] = mapped_column(JSON)
     # article_count when the label was last computed; relabelling waits for growth.
     label_basis: Mapped[int] = mapped_column(Integer, default=0)
     # An editor's decisions: a locked storyline is never split, merged or robbed of
-    # articles by discovery; a pinned label is never rebuilt until an editor clears it.
+    # articles by discovery; a pinned label is never rebuilt until an editor clears it
+    # (its per-language variants still are).
     locked: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     label_pinned: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 

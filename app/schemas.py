@@ -185,6 +185,12 @@ class StorylineSummary(BaseModel):
     merged_into: int | None = Field(description="Where a merged storyline went.")
     split_from: int | None = Field(description="The storyline this one was split off.")
     label: str = Field(description="Distinctive terms, names and places, and the date range.")
+    label_variants: dict[str, str] = Field(
+        default_factory=dict,
+        description="Language code -> the label built from that language's articles alone, "
+        "for a storyline whose articles span two or more languages; empty otherwise "
+        "(and in as-of reads).",
+    )
     created_at: datetime
     updated_at: datetime
     first_published_at: datetime

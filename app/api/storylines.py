@@ -130,8 +130,8 @@ def get_storyline(
         etag = as_of_etag(storyline_id, at)
         cached = not_modified_as_of(request, response, etag, asof.settled(at))
         return cached or asof.storyline_at(session, storyline_id, at)
-    version = queries.storyline_version(session, storyline_id)
-    cached = not_modified(request, response, storyline_etag(storyline_id, version))
+    version, basis = queries.storyline_detail_tag(session, storyline_id)
+    cached = not_modified(request, response, storyline_etag(storyline_id, version, f"l{basis}"))
     if cached is not None:
         return cached
     return queries.get_storyline(session, storyline_id)

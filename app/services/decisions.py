@@ -7,7 +7,8 @@
   with one the other went into.
 * A locked storyline is never split, merged or robbed of articles by discovery
   (the online grouper may still add new articles to it).
-* A label an editor set is kept until cleared (:func:`app.services.labels.label_due`).
+* A label an editor set is kept until cleared (:func:`app.services.labels.apply_label`);
+  its per-language variants still follow the members.
 
 Discovery reads these under the grouping lock, just before it applies its
 proposals, so an editor's action that commits first is always respected.

@@ -10,7 +10,8 @@ process and host shares, so work there limits the whole service. A
    as the counts, so each article is counted exactly once, whatever fails);
 2. rebuilds the label of every storyline, among those changed since its last
    pass (``version``, indexed), that has none yet or has grown by half since
-   (:func:`app.services.labels.label_due`), reading members and
+   (:func:`app.services.labels.label_due`; per language too, when the
+   members span several), reading members and
    term counts with no lock held, then writes the labels in one short
    transaction under the write lock, so ``relabelled`` entries of the change
    feed keep commit order.
@@ -33,8 +34,14 @@ from app.db import Database, exclusive_job, lock_writes
 from app.models import Article, JobMark, Storyline, StorylineChange, StorylineStatus
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
-from app.services.labels import apply_label, compute_labels, count_term_sets, label_due_clause
-from clustering.labels import Label, tracked_terms
+from app.services.labels import (
+    StorylineLabels,
+    apply_label,
+    compute_labels,
+    count_term_sets,
+    label_due_clause,
+)
+from clustering.labels import tracked_terms
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +151,7 @@ class Labeller:
             if not due:
                 return None
             computed = _compute(session, due, known)
-            labels: dict[int, tuple[Label | None, int]] = {
+            labels: dict[int, tuple[StorylineLabels | None, int]] = {
                 s.id: (computed.get(s.id), s.article_count) for s in due
             }
         relabelled = 0
@@ -183,14 +190,14 @@ def _terms(article_id: int, title: str, body: str) -> set[str]:
 
 def _compute(
     session: Session, due: list[Storyline], known: dict[int, set[str]]
-) -> dict[int, Label]:
+) -> dict[int, StorylineLabels]:
     """Labels of ``due`` by id; a storyline whose label cannot be built is left out, logged."""
     try:
         return compute_labels(session, due, known)
     except Exception:
         log.warning("labels: a batch of %d failed; labelling one by one", len(due))
         session.rollback()  # a failed statement ends PostgreSQL's transaction
-    labels: dict[int, Label] = {}
+    labels: dict[int, StorylineLabels] = {}
     for storyline in due:
         try:
             labels.update(compute_labels(session, [storyline], known))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from sqlalchemy import ColumnElement, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -25,6 +26,18 @@ _IN_CHUNK = 500
 # (never a term): labels read it instead of counting every stored article, which
 # at 100k articles cost more than the rest of a placement.
 _DOCUMENTS = ""
+
+
+@dataclass(frozen=True, slots=True)
+class StorylineLabels:
+    """A storyline's label in its majority language, and one per language it spans.
+
+    ``variants`` maps each language code to the label built from that language's
+    members alone; it is empty when the members are all in one language.
+    """
+
+    main: Label
+    variants: dict[str, Label] = field(default_factory=dict)
 
 
 def count_term_sets(session: Session, term_sets: Iterable[set[str]]) -> None:
@@ -64,38 +77,42 @@ def refresh_label(
     """
     if not label_due(storyline):
         return
-    label = compute_labels(session, [storyline], known)[storyline.id]
-    apply_label(storyline, label, storyline.article_count, changes)
+    labels = compute_labels(session, [storyline], known)[storyline.id]
+    apply_label(storyline, labels, storyline.article_count, changes)
 
 
 def label_due(storyline: Storyline) -> bool:
     """True when the label was never computed or the storyline grew by half since.
 
-    Never for a label an editor set (``label_pinned``) until they clear it.
+    Also for a label an editor set (``label_pinned``): its per-language variants
+    are still rebuilt; :func:`apply_label` keeps the editor's main label.
     """
-    if storyline.label_pinned:
-        return False
     return storyline.label_basis == 0 or storyline.article_count >= storyline.label_basis * _GROWTH
 
 
 def label_due_clause() -> ColumnElement[bool]:
     """:func:`label_due` as a SQL condition on ``Storyline``, to select due storylines."""
-    due = (Storyline.label_basis == 0) | (
+    return (Storyline.label_basis == 0) | (
         Storyline.article_count >= Storyline.label_basis * _GROWTH
     )
-    return due & Storyline.label_pinned.is_(False)
 
 
 def compute_labels(
     session: Session, storylines: Sequence[Storyline], known: Mapping[int, set[str]] | None = None
-) -> dict[int, Label]:
-    """Storyline id -> label, from each one's latest members and the stream's term counts.
+) -> dict[int, StorylineLabels]:
+    """Storyline id -> labels, from each one's latest members and the stream's term counts.
 
+    The main label is read in one language: the one most of the members are in
+    (on a tie, the latest article's), built from those members alone. A storyline
+    whose members span two or more (known) languages also gets a variant per
+    language, built the same way from that language's members alone.
     The term counts of all of them are read together, and the document count once.
     """
     known = known or {}
-    members: dict[int, list[tuple[str, str, str]]] = {}
-    terms: dict[int, set[str]] = {}
+    # storyline id -> language -> its members (title, body, outlet), latest first
+    members: dict[int, dict[str, list[tuple[str, str, str]]]] = {}
+    majority: dict[int, str] = {}
+    terms: dict[int, dict[str, set[str]]] = {}
     for storyline in storylines:
         read = session.execute(
             select(Article.id, Article.title, Article.body, Outlet.name, Article.language)
@@ -104,15 +121,18 @@ def compute_labels(
             .order_by(Article.effective_at.desc(), Article.id.desc())
             .limit(_MEMBERS_READ)
         ).all()
-        # A label is read in one language: the one most of the members are in
-        # (on a tie, the latest article's), built from those members alone.
-        majority = Counter(row.language for row in read).most_common(1)
-        rows = [r[:4] for r in read if majority and r.language == majority[0][0]]
-        members[storyline.id] = [(title, body, outlet) for _, title, body, outlet in rows]
-        terms[storyline.id] = set().union(
-            *(known.get(i) or tracked_terms(title, body) for i, title, body, _ in rows)
-        )
-    wanted = sorted({t[:128] for ts in terms.values() for t in ts})
+        by_language: dict[str, list[tuple[str, str, str]]] = {}
+        language_terms: dict[str, set[str]] = {}
+        for article_id, title, body, outlet, language in read:
+            by_language.setdefault(language, []).append((title, body, outlet))
+            language_terms.setdefault(language, set()).update(
+                known.get(article_id) or tracked_terms(title, body)
+            )
+        top = Counter(row.language for row in read).most_common(1)
+        majority[storyline.id] = top[0][0] if top else ""
+        members[storyline.id] = by_language
+        terms[storyline.id] = language_terms
+    wanted = sorted({t[:128] for by in terms.values() for ts in by.values() for t in ts})
     df: dict[str, int] = {}
     for start in range(0, len(wanted), _IN_CHUNK):
         chunk = wanted[start : start + _IN_CHUNK]
@@ -123,22 +143,47 @@ def compute_labels(
         documents = _grouped(session)
     labels = {}
     for s in storylines:
-        # Each label sees the counts of its own terms only, as if read alone: a
-        # phrase counted for another storyline must not change how this one scores it.
-        own = {k: df[k] for k in {t[:128] for t in terms[s.id]} if k in df}
-        labels[s.id] = make_label(
-            members[s.id], own, documents, s.first_published_at, s.last_published_at
-        )
+
+        def label_of(language: str, s: Storyline = s) -> Label:
+            # Each label sees the counts of its own terms only, as if read alone: a
+            # phrase counted for another storyline must not change how this one scores it.
+            own_terms = terms[s.id].get(language, set())
+            own = {k: df[k] for k in {t[:128] for t in own_terms} if k in df}
+            return make_label(
+                members[s.id].get(language, []),
+                own,
+                documents,
+                s.first_published_at,
+                s.last_published_at,
+            )
+
+        main = label_of(majority[s.id])
+        spoken = sorted(language for language in members[s.id] if language)
+        variants: dict[str, Label] = {}
+        if len(spoken) >= 2:
+            variants = {
+                language: main if language == majority[s.id] else label_of(language)
+                for language in spoken
+            }
+        labels[s.id] = StorylineLabels(main, variants)
     return labels
 
 
-def apply_label(storyline: Storyline, label: Label, basis: int, changes: ChangeRecorder) -> bool:
-    """Store ``label`` (computed at ``basis`` articles); True when recorded as a change.
+def apply_label(
+    storyline: Storyline, labels: StorylineLabels, basis: int, changes: ChangeRecorder
+) -> bool:
+    """Store ``labels`` (computed at ``basis`` articles); True when recorded as a change.
 
-    A first label over an empty one is set silently; after that only a material
-    change of terms, or of the date range, is shown and put in the change feed.
+    The per-language variants are stored as they are. A first label over an empty
+    one is set silently; after that only a material change of terms, or of the
+    date range, is shown and put in the change feed. A label an editor set
+    (``label_pinned``) is kept; only its variants follow the members.
     """
     storyline.label_basis = basis
+    storyline.label_variants = {code: v.text for code, v in labels.variants.items()}
+    if storyline.label_pinned:
+        return False
+    label = labels.main
     old_terms = storyline.label_terms or []
     if not storyline.label:
         storyline.label, storyline.label_terms = label.text, list(label.terms)

@@ -127,6 +127,7 @@ def summary(row: Storyline) -> StorylineSummary:
         merged_into=row.merged_into,
         split_from=row.split_from,
         label=row.label,
+        label_variants=row.label_variants or {},
         created_at=row.created_at,
         updated_at=row.updated_at,
         first_published_at=row.first_published_at,

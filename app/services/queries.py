@@ -327,6 +327,23 @@ def storyline_version(session: Session, storyline_id: int) -> int:
     return version
 
 
+def storyline_detail_tag(session: Session, storyline_id: int) -> tuple[int, int]:
+    """The storyline's version and ``label_basis`` (404 when it does not exist).
+
+    Its detail shows per-language label variants, which a rebuild may change with
+    no change-feed entry (only a material change of the main label makes one);
+    every rebuild moves ``label_basis``, so the pair tags what the detail shows.
+    """
+    row = None
+    if 1 <= storyline_id <= MAX_ID:
+        row = session.execute(
+            select(Storyline.version, Storyline.label_basis).where(Storyline.id == storyline_id)
+        ).first()
+    if row is None:
+        raise NotFound(f"storyline {storyline_id} not found")
+    return row.version, row.label_basis
+
+
 def _storyline(session: Session, storyline_id: int) -> Storyline:
     row = session.get(Storyline, storyline_id) if 1 <= storyline_id <= MAX_ID else None
     if row is None:
