@@ -291,6 +291,8 @@ class Health(BaseModel):
 class ChangeOut(BaseModel):
     """One change-feed entry."""
 
+    model_config = ConfigDict(from_attributes=True)  # read from a StorylineChange row
+
     seq: int = Field(description="Gapless, strictly increasing, in commit order.")
     at: datetime
     storyline_id: int

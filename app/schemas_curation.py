@@ -70,6 +70,8 @@ class EditIn(BaseModel):
 
 
 class AuditOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)  # read from an AuditEntry row
+
     id: int
     at: datetime
     actor: str = Field(description="Who: the API key's name (or loopback without keys).")

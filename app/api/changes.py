@@ -137,13 +137,4 @@ def _fetch(db: Database, since: int, storyline_id: int | None) -> list[Storyline
 
 
 def _out(row: StorylineChange) -> ChangeOut:
-    return ChangeOut(
-        seq=row.seq,
-        at=row.at,
-        storyline_id=row.storyline_id,
-        kind=row.kind.value,
-        article_count=row.article_count,
-        outlet_count=row.outlet_count,
-        label=row.label,
-        details=row.details,
-    )
+    return ChangeOut.model_validate(row)

@@ -124,15 +124,4 @@ def _result(session: SessionDep, entry: AuditEntry, storyline_id: int) -> Curati
 
 
 def _audit(row: AuditEntry) -> AuditOut:
-    return AuditOut(
-        id=row.id,
-        at=row.at,
-        actor=row.actor,
-        action=row.action,
-        storyline_id=row.storyline_id,
-        other_id=row.other_id,
-        article_id=row.article_id,
-        reason=row.reason,
-        before=row.before,
-        after=row.after,
-    )
+    return AuditOut.model_validate(row)

@@ -45,7 +45,7 @@ from app.schemas import (
 from app.services.asof_recent import latest_seq_at, live_count_at, recent_at
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.listing import FIRST_PUBLISHER_TIE, SPARKLINE_DAYS
-from app.services.members import MAX_ID
+from app.services.members import get_or_404
 from app.services.membership import member_at
 from app.services.queries import StorylineFilter, article_page, brief
 
@@ -89,9 +89,7 @@ def members_query(storyline_id: int, at: datetime) -> Select[Article]:
 
 def existing_at(session: Session, storyline_id: int, at: datetime) -> Storyline:
     """The storyline row, if it existed at ``at`` (else :class:`NotFound`)."""
-    row = session.get(Storyline, storyline_id) if 1 <= storyline_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(f"storyline {storyline_id} not found")
+    row = get_or_404(session, Storyline, storyline_id, "storyline")
     if row.created_at > at:
         raise NotFound(f"storyline {storyline_id} did not exist yet at {at.isoformat()}")
     return row

@@ -36,7 +36,7 @@ from app.models import (
 from app.services.changes import ChangeRecorder
 from app.services.grouping import GroupingRuntime
 from app.services.lineage import merge_storylines, move_articles, split_storyline
-from app.services.members import MAX_ID
+from app.services.members import MAX_ID, get_or_404
 
 MAX_LABEL = 300
 _UNSET: Any = object()
@@ -120,9 +120,7 @@ class Curator:
         """Move one article to ``target_id`` (None: a new storyline of its own)."""
 
         def act(changes: ChangeRecorder) -> tuple[AuditEntry, int]:
-            article = session.get(Article, article_id) if 1 <= article_id <= MAX_ID else None
-            if article is None:
-                raise NotFound(f"article {article_id} not found")
+            article = get_or_404(session, Article, article_id, "article")
             if article.storyline_id is None:
                 raise Conflict(f"article {article_id} is not in a storyline yet ({article.status})")
             source = _live(session, article.storyline_id)
@@ -259,9 +257,7 @@ def _row(session: Session, storyline_id: int) -> Storyline:
 
 
 def _live(session: Session, storyline_id: int) -> Storyline:
-    row = session.get(Storyline, storyline_id) if 1 <= storyline_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(f"storyline {storyline_id} not found")
+    row = get_or_404(session, Storyline, storyline_id, "storyline")
     if row.status == StorylineStatus.merged:
         raise Conflict(f"storyline {storyline_id} was merged into {row.merged_into}")
     return row

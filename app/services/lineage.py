@@ -27,6 +27,7 @@ from app.models import (
 from app.services.changes import ChangeRecorder
 from app.services.coverage import recount_storylines
 from app.services.labels import refresh_label
+from app.services.members import get_or_404
 from app.services.membership import record_membership
 from clustering.labels import provisional_label
 
@@ -244,9 +245,7 @@ def lineage_of(session: Session, storyline_id: int) -> list[StorylineEvent]:
 
 
 def _live(session: Session, storyline_id: int) -> Storyline:
-    row = session.get(Storyline, storyline_id)
-    if row is None:
-        raise NotFound(f"storyline {storyline_id} not found")
+    row = get_or_404(session, Storyline, storyline_id, "storyline")
     if row.status == StorylineStatus.merged:
         msg = f"storyline {storyline_id} was merged into {row.merged_into}"
         raise InvalidInput([input_error(("ids",), msg, "value_error")])

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -13,6 +14,8 @@ from app.models import Article, Outlet, Storyline, StorylineMembership, as_utc
 from app.schemas import OutletRef
 from app.schemas_spread import ArticleRef, FirstArticle
 from app.services.membership import member_at
+
+_Row = TypeVar("_Row")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,14 @@ class Member:
 # Ids are 32-bit INTEGER columns; a larger number cannot name a row, and PostgreSQL
 # would reject it in a query (a 500), so it is answered as unknown without asking.
 MAX_ID = 2**31 - 1
+
+
+def get_or_404(session: Session, model: type[_Row], row_id: int, noun: str) -> _Row:
+    """The row of ``model`` with primary key ``row_id``, else :class:`NotFound` naming ``noun``."""
+    row = session.get(model, row_id) if 1 <= row_id <= MAX_ID else None
+    if row is None:
+        raise NotFound(f"{noun} {row_id} not found")
+    return row
 
 
 def require_storyline(session: Session, storyline_id: int, at: datetime | None = None) -> None:

@@ -10,13 +10,12 @@ from typing import Any
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.errors import NotFound
 from app.models import Outlet, OutletStoryline, Storyline, as_utc
 from app.schemas import OutletRef
 from app.schemas_spread import CoveringOutlet, OutletDetail, OutletPage, OutletSummary
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.lag import lag_between
-from app.services.members import MAX_ID
+from app.services.members import get_or_404
 
 CO_COVERING_LIMIT = 10
 CO_COVERING_WINDOW = 1000  # the outlet's newest storylines that co-coverage counts
@@ -64,9 +63,7 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
     storylines is the delay from the storyline's first article to the outlet's first.
     Reads the coverage rows kept at write time: one row per storyline covered.
     """
-    outlet = session.get(Outlet, outlet_id) if 1 <= outlet_id <= MAX_ID else None
-    if outlet is None:
-        raise NotFound(f"outlet {outlet_id} not found")
+    outlet = get_or_404(session, Outlet, outlet_id, "outlet")
     stories = session.execute(
         select(OutletStoryline.first_at, Storyline.first_published_at, Storyline.outlet_count)
         .join(Storyline, Storyline.id == OutletStoryline.storyline_id)

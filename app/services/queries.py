@@ -35,7 +35,7 @@ from app.schemas import (
 from app.services.cursor import decode_cursor, encode_cursor
 from app.services.lineage import lineage_of
 from app.services.listing import storyline_rows, summary
-from app.services.members import MAX_ID
+from app.services.members import MAX_ID, get_or_404
 
 
 class StorylineSort(enum.StrEnum):
@@ -63,9 +63,7 @@ class StorylineFilter:
 
 
 def get_article(session: Session, article_id: int) -> ArticleOut:
-    row = session.get(Article, article_id) if 1 <= article_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(f"article {article_id} not found")
+    row = get_or_404(session, Article, article_id, "article")
     return ArticleOut(
         id=row.id,
         external_id=row.external_id,
@@ -89,8 +87,7 @@ def get_article(session: Session, article_id: int) -> ArticleOut:
 
 def article_revisions(session: Session, article_id: int) -> ArticleRevisions:
     """The earlier versions of an article, oldest first."""
-    if (session.get(Article, article_id) if 1 <= article_id <= MAX_ID else None) is None:
-        raise NotFound(f"article {article_id} not found")
+    get_or_404(session, Article, article_id, "article")
     rows = session.scalars(
         select(ArticleRevision)
         .where(ArticleRevision.article_id == article_id)
@@ -345,10 +342,7 @@ def storyline_detail_tag(session: Session, storyline_id: int) -> tuple[int, int]
 
 
 def _storyline(session: Session, storyline_id: int) -> Storyline:
-    row = session.get(Storyline, storyline_id) if 1 <= storyline_id <= MAX_ID else None
-    if row is None:
-        raise NotFound(f"storyline {storyline_id} not found")
-    return row
+    return get_or_404(session, Storyline, storyline_id, "storyline")
 
 
 def brief(row: Article) -> ArticleBrief:
