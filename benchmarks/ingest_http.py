@@ -113,7 +113,8 @@ def database(kind: str, postgres_url: str, prefill: int) -> Iterator[str]:
             db.dispose()
             print(
                 f"{kind}: prefilled {prefill} articles in {t1 - t0:.0f} s, "
-                f"labelled them in {time.perf_counter() - t1:.0f} s"
+                f"labelled them in {time.perf_counter() - t1:.0f} s",
+                flush=True,
             )
         yield url
 
@@ -360,6 +361,8 @@ def main() -> None:
             rss = [peak_rss_mb(p.pid) for p in procs]
             cuts = statistics.quantiles(latencies, n=100, method="inclusive")
             results.append((kind, workers, len(rows) / elapsed, cuts[49], cuts[98], core_ms, rss))
+            # Each store's figures as soon as they exist: a long run stopped later keeps them.
+            print(f"{kind}: {results[-1]}", flush=True)
     for mode in modes:
         more, more_cpu = bare_in_subprocess(args.corpus, args.n, args.repeats, mode, extra_env)
         bare[mode] = (bare[mode][0] + more, bare[mode][1] + more_cpu)
