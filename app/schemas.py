@@ -221,6 +221,8 @@ class LineageEvent(BaseModel):
     """A merge (``storyline_id`` went into ``other_id``), a split (``other_id`` split off)
     or a move (a revised article left ``storyline_id`` for ``other_id``)."""
 
+    model_config = ConfigDict(from_attributes=True)  # read from a StorylineEvent row
+
     kind: str
     at: datetime
     storyline_id: int

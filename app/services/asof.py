@@ -137,17 +137,7 @@ def storyline_at(session: Session, storyline_id: int, at: datetime) -> Storyline
         ],
         first_article=ends[0] if ends else None,
         last_article=ends[-1] if ends else None,
-        lineage=[
-            LineageEvent(
-                kind=e.kind.value,
-                at=e.at,
-                storyline_id=e.storyline_id,
-                other_id=e.other_id,
-                articles_moved=e.articles_moved,
-                reason=e.reason,
-            )
-            for e in events
-        ],
+        lineage=[LineageEvent.model_validate(e) for e in events],
     )
 
 

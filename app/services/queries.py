@@ -270,17 +270,7 @@ def get_storyline(session: Session, storyline_id: int) -> StorylineDetail:
         outlets=outlets,
         first_article=brief(first) if first else None,
         last_article=brief(last) if last else None,
-        lineage=[
-            LineageEvent(
-                kind=e.kind.value,
-                at=e.at,
-                storyline_id=e.storyline_id,
-                other_id=e.other_id,
-                articles_moved=e.articles_moved,
-                reason=e.reason,
-            )
-            for e in lineage_of(session, storyline_id)
-        ],
+        lineage=[LineageEvent.model_validate(e) for e in lineage_of(session, storyline_id)],
     )
 
 
