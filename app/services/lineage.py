@@ -176,6 +176,7 @@ def move_articles(
         )
     )
     session.flush()
+    recount_storylines(session, [source.id, target.id])
     refresh_storyline(session, source, now)
     refresh_storyline(session, target, now)
     changes.note(source, ChangeKind.shrank, moved_to=target.id, reason=reason)
