@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Boolean,
     DateTime,
     Enum,
@@ -106,11 +107,15 @@ class OutletStoryline(Base):
 
     A row exists while the outlet has at least one article in the storyline;
     ``first_at`` / ``last_at`` span those articles' effective times.
+    ``join_lag_us`` is ``first_at`` less the storyline's earliest ``first_at``, in
+    microseconds, while the storyline has two or more outlets (null otherwise): an
+    outlet's "how often first" and median lag are then ranges of one index.
     """
 
     __tablename__ = "outlet_storyline"
     __table_args__ = (
         Index("ix_outlet_storyline_storyline_id_first_at", "storyline_id", "first_at"),
+        Index("ix_outlet_storyline_outlet_id_join_lag_us", "outlet_id", "join_lag_us"),
     )
 
     outlet_id: Mapped[int] = mapped_column(ForeignKey("outlet.id"), primary_key=True)
@@ -118,6 +123,7 @@ class OutletStoryline(Base):
     article_count: Mapped[int] = mapped_column(Integer)
     first_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    join_lag_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
 class Storyline(Base):

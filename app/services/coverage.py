@@ -5,8 +5,12 @@ article count and first/last effective time there; ``outlet.article_count`` and
 ``outlet.storyline_count`` sum it. Reads (``/outlets``, first publishers on the
 board) then never aggregate articles. Writers call :func:`count_placed` for
 newly placed articles and :func:`recount_storylines` after articles move
-between storylines (merge, split); both run inside the writer's transaction,
-under the global write lock, so read-modify-write is safe.
+between storylines (merge, split, move, revision); both run inside the writer's
+transaction, under the global write lock, so read-modify-write is safe.
+
+Each row also keeps its ``join_lag_us`` (see :class:`~app.models.OutletStoryline`),
+refreshed for every storyline whose rows these functions touch: the rows are the
+only input, so the lags are right whenever the rows are.
 """
 
 from __future__ import annotations
@@ -14,9 +18,10 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import BigInteger, ColumnElement, case, cast, delete, func, insert, select, update
+from sqlalchemy.orm import Session, aliased
 
 from app.models import Article, Outlet, OutletStoryline
 
@@ -87,6 +92,8 @@ def count_placed(session: Session, rows: Iterable[Article]) -> None:
             )
             .execution_options(synchronize_session=False)
         )
+    session.flush()
+    refresh_join_lags(session, {sid for _, sid in shares})
     _expire(session, Outlet)
 
 
@@ -155,7 +162,7 @@ def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None
                 )
                 .execution_options(synchronize_session=False)
             )
-    _expire(session, OutletStoryline)
+    refresh_join_lags(session, ids)
     _expire(session, Outlet)
 
 
@@ -185,8 +192,45 @@ def recount_all(session: Session) -> None:
             storyline_count=select(func.count()).where(mine).scalar_subquery(),
         )
     )
-    _expire(session, OutletStoryline)
+    refresh_join_lags(session, None)
     _expire(session, Outlet)
+
+
+def refresh_join_lags(session: Session, storyline_ids: Collection[int] | None) -> None:
+    """Recompute ``join_lag_us`` of the coverage rows of ``storyline_ids`` (None: all).
+
+    One UPDATE: each row against the earliest ``first_at`` and the row count of its
+    storyline, read from an index on ``(storyline_id, first_at)``.
+    """
+    if storyline_ids is not None and not storyline_ids:
+        return
+    row = OutletStoryline
+    other = aliased(OutletStoryline)
+    same = other.storyline_id == row.storyline_id
+    start = select(func.min(other.first_at)).where(same).scalar_subquery()
+    outlets = select(func.count()).where(same).scalar_subquery()
+    lag = case((outlets >= 2, micros_between(session, row.first_at, start)), else_=None)
+    statement = update(row).values(join_lag_us=lag)
+    if storyline_ids is not None:
+        statement = statement.where(row.storyline_id.in_(sorted(storyline_ids)))
+    session.execute(statement.execution_options(synchronize_session=False))
+    _expire(session, OutletStoryline)
+
+
+def micros_between(session: Session, later: Any, earlier: Any) -> ColumnElement[int]:
+    """``later - earlier`` in whole microseconds, exactly, on either store.
+
+    Integers compare exactly at a tie window's edge, where a float of seconds since
+    1970 keeps only about 0.1 ms. SQLite stores ``YYYY-MM-DD HH:MM:SS.ffffff`` text.
+    """
+    if session.get_bind().dialect.name == "postgresql":
+        return cast(func.extract("epoch", later - earlier) * 1_000_000, BigInteger)
+
+    def micros(column: Any) -> ColumnElement[int]:
+        seconds = cast(func.strftime("%s", func.substr(column, 1, 19)), BigInteger)
+        return seconds * 1_000_000 + cast(func.substr(column, 21, 6), BigInteger)
+
+    return micros(later) - micros(earlier)
 
 
 def _expire(session: Session, kind: type[Outlet] | type[OutletStoryline]) -> None:

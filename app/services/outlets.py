@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import enum
-import statistics
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from app.models import Outlet, OutletStoryline, Storyline, as_utc
+from app.models import Outlet, OutletStoryline
 from app.schemas import OutletRef
 from app.schemas_spread import CoveringOutlet, OutletDetail, OutletPage, OutletSummary
 from app.services.cursor import decode_cursor, encode_cursor
@@ -61,31 +60,39 @@ def get_outlet(session: Session, outlet_id: int, tie_window_hours: float) -> Out
     "First" means its first article in a storyline of two or more outlets came within
     ``tie_window_hours`` of that storyline's first article; the join lag of the other
     storylines is the delay from the storyline's first article to the outlet's first.
-    Reads the coverage rows kept at write time: one row per storyline covered.
+    Both come from the join lags kept at write time on its coverage rows
+    (:mod:`app.services.coverage`): two counts over a range of an index on
+    ``(outlet_id, join_lag_us)`` and the one or two middle lags, never every row
+    (5,000 for the biggest outlet at 100k articles, 72 ms a request when all were read).
     """
     outlet = get_or_404(session, Outlet, outlet_id, "outlet")
-    stories = session.execute(
-        select(OutletStoryline.first_at, Storyline.first_published_at, Storyline.outlet_count)
-        .join(Storyline, Storyline.id == OutletStoryline.storyline_id)
-        .where(OutletStoryline.outlet_id == outlet_id, Storyline.outlet_count >= 2)
-    ).all()
-    tie = timedelta(hours=tie_window_hours)
-    first_in = 0
-    join_lags: list[float] = []
-    for mine, started, _ in stories:
-        mine, started = as_utc(mine), as_utc(started)
-        if mine <= started + tie:
-            first_in += 1
-        else:
-            join_lags.append((mine - started).total_seconds())
+    tie_us = timedelta(hours=tie_window_hours) // timedelta(microseconds=1)
+    lag = OutletStoryline.join_lag_us
+    mine = OutletStoryline.outlet_id == outlet_id
+    multi = session.scalar(select(func.count()).where(mine, lag.is_not(None))) or 0
+    first_in = session.scalar(select(func.count()).where(mine, lag <= tie_us)) or 0
+    joined = multi - first_in
     median = None
-    if join_lags:
+    if joined:
+        # statistics.median's middle: one value when odd, the mean of two when even.
+        middle = [
+            timedelta(microseconds=us).total_seconds()
+            for us in session.scalars(
+                select(lag)
+                .where(mine, lag > tie_us)
+                .order_by(lag)
+                .offset((joined - 1) // 2)
+                .limit(2 - joined % 2)
+            )
+            if us is not None  # lag > tie_us holds no nulls
+        ]
+        seconds = middle[0] if len(middle) == 1 else (middle[0] + middle[1]) / 2
         epoch = datetime(1970, 1, 1, tzinfo=UTC)
-        median = lag_between(epoch, epoch + timedelta(seconds=statistics.median(join_lags)))
+        median = lag_between(epoch, epoch + timedelta(seconds=seconds))
     return OutletDetail(
         **_summary(outlet).model_dump(),
         tie_window_hours=tie_window_hours,
-        multi_outlet_storylines=len(stories),
+        multi_outlet_storylines=multi,
         first_in=first_in,
         median_join_lag=median,
         co_covering=_co_covering(session, outlet_id),

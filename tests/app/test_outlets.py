@@ -8,10 +8,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, select
 
+from app.config import Settings
+from app.main import create_app
+from app.models import Article, as_utc
 from app.services.cursor import encode_cursor
+from embeddings.protocol import Embedder
 from tests.app.conftest_spread import basil, cached_embedder
-from tests.conftest import as_payload, shared_rows
+from tests.conftest import ADMIN_HEADERS, as_payload, shared_rows
 
 __all__ = ["basil", "cached_embedder"]  # fixtures, imported for pytest to find
 
@@ -104,3 +109,106 @@ def test_unknown_outlet_is_404_and_bad_parameters_422(client: TestClient) -> Non
     assert client.get("/outlets", params={"limit": 0}).status_code == 422
     assert client.get("/outlets/1", params={"tie_window_hours": -2}).status_code == 422
     assert client.get("/outlets").json() == {"items": [], "next_cursor": None}
+
+
+def _brute_force(url: str, outlet_id: int, tie: timedelta) -> tuple[int, int, float | None]:
+    """(multi-outlet storylines, first in, median join lag) from every article row."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        rows = conn.execute(select(Article.storyline_id, Article.outlet_id, Article.effective_at))
+        by_storyline: dict[int, list[tuple[int, datetime]]] = {}
+        for storyline_id, outlet, at in rows:
+            if storyline_id is not None:
+                by_storyline.setdefault(storyline_id, []).append((outlet, as_utc(at)))
+    engine.dispose()
+    multi = first_in = 0
+    lags: list[float] = []
+    for members in by_storyline.values():
+        own = [at for outlet, at in members if outlet == outlet_id]
+        if not own or len({outlet for outlet, _ in members}) < 2:
+            continue
+        multi += 1
+        lag = min(own) - min(at for _, at in members)
+        if lag <= tie:
+            first_in += 1
+        else:
+            lags.append(lag.total_seconds())
+    return multi, first_in, statistics.median(lags) if lags else None
+
+
+def test_outlet_statistics_equal_brute_force_after_ingest_merge_and_move(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """The database's count and middle lag equal a read of every article, edits included."""
+    rows = shared_rows("data/basil.jsonl")
+    with TestClient(
+        create_app(settings, embedder), client=("127.0.0.1", 50000), headers=ADMIN_HEADERS
+    ) as client:
+        posted = client.post("/articles", json=[as_payload(r) for r in rows[:150]])
+        assert posted.status_code == 201, posted.text
+        ids = [a["id"] for a in posted.json()["articles"]]
+
+        def check(step: str) -> None:
+            outlets = [o["id"] for o in _pages(client, limit=500)]
+            assert outlets, step
+            for hours in (0.0, 1.0, 24.0 * 9):
+                for outlet_id in outlets:
+                    detail = client.get(
+                        f"/outlets/{outlet_id}", params={"tie_window_hours": hours}
+                    ).json()
+                    median = detail["median_join_lag"]
+                    got = (
+                        detail["multi_outlet_storylines"],
+                        detail["first_in"],
+                        median and median["seconds"],
+                    )
+                    want = _brute_force(settings.database_url, outlet_id, timedelta(hours=hours))
+                    assert got == want, (step, outlet_id, hours)
+
+        check("ingest")
+        homes = list(
+            dict.fromkeys(client.get(f"/articles/{i}").json()["storyline_id"] for i in ids)
+        )
+        older, newer = sorted(homes[:2])
+        merged = client.post(
+            f"/storylines/{newer}/merge", json={"into": older, "reason": "test: one story"}
+        )
+        assert merged.status_code == 200, merged.text
+        check("merge")
+        moved = client.post(
+            f"/articles/{ids[-1]}/move", json={"storyline_id": older, "reason": "test: belongs"}
+        )
+        assert moved.status_code == 200, moved.text
+        check("move")
+
+
+def test_join_lag_exactly_the_tie_window_counts_as_first(client: TestClient) -> None:
+    """The window's edge is exact on both stores (no float rounding of timestamps)."""
+    start = datetime(2024, 3, 1, 8, 0, 0, 123456, tzinfo=UTC)
+    body = "Ministers agree a ceasefire in the northern province after talks in Geneva."
+    articles = [
+        {"outlet": "a.example", "title": body, "body": body, "published_at": start},
+        {
+            "outlet": "b.example",
+            "title": body,
+            "body": body,
+            "published_at": start + timedelta(hours=1),
+        },
+        {
+            "outlet": "c.example",
+            "title": body,
+            "body": body,
+            "published_at": start + timedelta(hours=1, microseconds=1),
+        },
+    ]
+    posted = client.post(
+        "/articles", json=[{**a, "published_at": a["published_at"].isoformat()} for a in articles]
+    )
+    assert posted.status_code == 201, posted.text
+    assert len({a["storyline_id"] for a in posted.json()["articles"]}) == 1
+    ids = {o["name"]: o["id"] for o in client.get("/outlets").json()["items"]}
+    b = client.get(f"/outlets/{ids['b.example']}").json()
+    c = client.get(f"/outlets/{ids['c.example']}").json()
+    assert (b["first_in"], b["median_join_lag"]) == (1, None)
+    assert c["first_in"] == 0
+    assert c["median_join_lag"]["seconds"] == 3600.000001
