@@ -126,6 +126,24 @@ class OutletStoryline(Base):
     join_lag_us: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
 
 
+class RowCount(Base):
+    """Rows of ``article`` / ``storyline`` per value of a column, kept by triggers.
+
+    ``kind`` names the column (``article.status``, ``article.embedding_model``,
+    ``storyline.status``); ``value`` is its stored value (nulls are not counted).
+    Database triggers (migration 0021) move ``n`` on every insert, delete and
+    change of the column, whichever code path writes it, so ``/health`` reads a
+    handful of rows instead of counting a million. :func:`app.services.counts.recount`
+    rebuilds them (bulk loads that write with triggers disabled).
+    """
+
+    __tablename__ = "row_count"
+
+    kind: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(255), primary_key=True)
+    n: Mapped[int] = mapped_column(BigInteger)
+
+
 class Storyline(Base):
     __tablename__ = "storyline"
     # Retiring silent storylines asks for active ones last published before a

@@ -5,13 +5,13 @@ from __future__ import annotations
 from dataclasses import asdict
 
 from fastapi import APIRouter, Response
-from sqlalchemy import func, select
 from starlette.concurrency import run_in_threadpool
 
 from app.api.deps import SessionDep, StateDep
-from app.models import Article, ArticleStatus, Storyline, StorylineStatus
+from app.models import ArticleStatus, StorylineStatus
 from app.schemas import Health, VectorsOut
 from app.schemas_access import Liveness, Readiness
+from app.services import counts
 from app.services.space import progress
 
 router = APIRouter(tags=["health"])
@@ -21,18 +21,16 @@ router = APIRouter(tags=["health"])
 def health(session: SessionDep, state: StateDep) -> Health:
     """Database, model, storylines by status (active, dormant, merged), and articles by
     status (the queue's depth)."""
-    rows = session.execute(select(Article.status, func.count()).group_by(Article.status))
-    by_status = {status: count for status, count in rows}
-    stories = dict(
-        session.execute(select(Storyline.status, func.count()).group_by(Storyline.status)).all()
-    )
+    # Kept by triggers (app.services.counts): exact, and a few rows to read at any size.
+    by_status = counts.kept(session, counts.ARTICLE_STATUS)
+    stories = counts.kept(session, counts.STORYLINE_STATUS)
     return Health(
         status="ok",
         database=state.db.engine.dialect.name,
         model=state.embedder.model_name,
         live_storylines=len(state.runtime.grouper),
-        storylines={status.value: stories.get(status, 0) for status in StorylineStatus},
-        articles={status.value: by_status.get(status, 0) for status in ArticleStatus},
+        storylines={status.value: stories.get(status.value, 0) for status in StorylineStatus},
+        articles={status.value: by_status.get(status.value, 0) for status in ArticleStatus},
         vectors=VectorsOut(
             **asdict(progress(session, state.embedder.model_name)),
             family=state.settings.embedding_model,

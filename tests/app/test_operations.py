@@ -7,21 +7,25 @@ import json
 import logging
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 from alembic import command
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, func, select, update
 
 from app.api.deps import get_session
 from app.config import Settings
 from app.db import Database, alembic_config, current_revision, head_revision
 from app.logs import PROJECT_LOGGERS, configure_logging
 from app.main import create_app
+from app.models import Article, ArticleStatus, Storyline, StorylineStatus
 from app.services.readiness import Readiness
+from embeddings.protocol import Embedder
 from embeddings.sentence import SentenceTransformerEmbedder
 from tests.app.live_server import live_server
-from tests.conftest import ADMIN_HEADERS, TEST_ADMIN_KEY
+from tests.conftest import ADMIN_HEADERS, TEST_ADMIN_KEY, as_payload, shared_rows
 
 ARTICLE = {"outlet": "a.com", "title": "Storm cuts power to coastal towns", "body": "Outage."}
 
@@ -199,3 +203,79 @@ def test_a_500_answers_with_the_requests_own_id(
     assert response.status_code == 500
     assert response.json()["request_id"] == "boom-1"
     assert response.headers.get_list("x-request-id") == ["boom-1"]
+
+
+def _real_counts(url: str, model: str) -> dict[str, Any]:
+    """What /health reports, counted from the tables themselves."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        articles = dict(
+            conn.execute(select(Article.status, func.count()).group_by(Article.status)).all()
+        )
+        stories = dict(
+            conn.execute(select(Storyline.status, func.count()).group_by(Storyline.status)).all()
+        )
+        models = dict(
+            conn.execute(
+                select(Article.embedding_model, func.count())
+                .where(Article.embedding_model.is_not(None))
+                .group_by(Article.embedding_model)
+            ).all()
+        )
+    engine.dispose()
+    return {
+        "articles": {s.value: articles.get(s, 0) for s in ArticleStatus},
+        "storylines": {s.value: stories.get(s, 0) for s in StorylineStatus},
+        "current": models.pop(model, 0),
+        "left": sum(models.values()),
+    }
+
+
+def test_health_counts_equal_real_counts_after_ingest_revision_merge_and_raw_sql(
+    settings: Settings, embedder: Embedder
+) -> None:
+    """Kept by triggers: right whichever path writes, a raw SQL UPDATE included."""
+    rows = shared_rows("data/basil.jsonl")[:60]
+    with TestClient(
+        create_app(settings, embedder), client=("127.0.0.1", 50000), headers=ADMIN_HEADERS
+    ) as client:
+
+        def check(step: str) -> None:
+            health = client.get("/health").json()
+            got = {
+                "articles": health["articles"],
+                "storylines": health["storylines"],
+                "current": health["vectors"]["current"],
+                "left": health["vectors"]["left"],
+            }
+            assert got == _real_counts(settings.database_url, health["vectors"]["model"]), step
+
+        posted = client.post("/articles", json=[as_payload(r) for r in rows])
+        assert posted.status_code == 201, posted.text
+        ids = [a["id"] for a in posted.json()["articles"]]
+        check("ingest")
+        assert client.get("/health").json()["articles"]["grouped"] == len(rows)
+
+        revised = {**as_payload(rows[0]), "body": "A wholly different report on a trade summit."}
+        assert client.post("/articles", json=[revised]).status_code == 201
+        check("revision")
+
+        homes = sorted({client.get(f"/articles/{i}").json()["storyline_id"] for i in ids})
+        merged = client.post(
+            f"/storylines/{homes[1]}/merge", json={"into": homes[0], "reason": "test: one story"}
+        )
+        assert merged.status_code == 200, merged.text
+        check("merge")
+        assert client.get("/health").json()["storylines"]["merged"] == 1
+
+        engine = create_engine(settings.database_url)
+        with engine.begin() as conn:
+            conn.execute(
+                update(Article)
+                .where(Article.id.in_(ids[:3]))
+                .values(status=ArticleStatus.failed, embedding_model="another@model")
+            )
+            conn.execute(update(Storyline).where(Storyline.id == homes[2]).values(status="dormant"))
+        engine.dispose()
+        check("raw SQL")
+        assert client.get("/health").json()["vectors"]["left"] == 3
