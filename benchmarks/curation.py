@@ -29,6 +29,7 @@ from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 from fastapi.testclient import TestClient
@@ -38,7 +39,14 @@ from sqlalchemy.orm import Session
 from app.config import Settings
 from app.db import make_engine, migrate
 from app.main import create_app
-from app.models import Article, Storyline, StorylineMembership, StorylineStatus, as_utc
+from app.models import (
+    Article,
+    Outlet,
+    Storyline,
+    StorylineMembership,
+    StorylineStatus,
+    as_utc,
+)
 from app.services.coverage import recount_all
 from app.state import ServiceState
 from benchmarks.queries import BENCH_KEY, StubEmbedder, build, percentiles, store
@@ -194,6 +202,21 @@ def history_span(url: str) -> tuple[datetime, datetime]:
     return as_utc(low), as_utc(high)
 
 
+def outlet_picks(url: str, rng: np.random.Generator, n: int) -> list[str]:
+    """``n`` outlet names drawn from the store's outlets."""
+    engine = make_engine(url)
+    with engine.connect() as conn:
+        names = list(conn.scalars(select(Outlet.name).order_by(Outlet.id)))
+    engine.dispose()
+    return [names[int(i)] for i in rng.integers(0, len(names), n)]
+
+
+def days_before(instant: str, days: int) -> str:
+    """The ISO instant ``days`` before ``instant`` (both with a ``Z``)."""
+    at = datetime.fromisoformat(instant.replace("Z", "+00:00")) - timedelta(days=days)
+    return at.isoformat().replace("+00:00", "Z")
+
+
 def measure(
     url: str, args: argparse.Namespace, results: dict[tuple[str, str], tuple[float, float]]
 ) -> tuple[float, int]:
@@ -215,6 +238,15 @@ def measure(
         "as-of timeline (day)": [f"/storylines/{s}/timeline?as_of={t}" for s, t in pairs],
         "as-of spread": [f"/storylines/{s}/spread?as_of={t}" for s, t in pairs],
         "as-of list (page of 50)": [f"/storylines?as_of={t}" for t in instants],
+        # The filtered lists a researcher asks for: another order, one outlet, a window.
+        "as-of list, by size": [f"/storylines?as_of={t}&sort=size" for t in instants],
+        "as-of list, one outlet": [
+            f"/storylines?as_of={t}&outlet={quote(o)}"
+            for t, o in zip(instants, outlet_picks(url, rng, args.samples), strict=True)
+        ],
+        "as-of list, last 30 days": [
+            f"/storylines?as_of={t}&active_since={days_before(t, 30)}" for t in instants
+        ],
     }
     settings = Settings(
         database_url=url,

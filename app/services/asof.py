@@ -12,6 +12,7 @@ the revision that replaced that version), in the storyline it was in then.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import Select, func, or_, select
@@ -192,13 +193,50 @@ def as_then(session: Session, items: list[ArticleBrief], at: datetime) -> list[A
     return out
 
 
-def storylines_at(session: Session, at: datetime) -> list[StorylineSummary]:
-    """Every storyline that existed at ``at``, as its summary then (merged ones included).
+@dataclass(frozen=True)
+class _Standing:
+    """What a storyline's place in a filtered as-of list depends on, at an instant."""
 
-    One grouped read of the history for counts and spans, and one of the change
-    feed for labels and status: linear in the articles and changes up to ``at``.
+    id: int
+    status: str
+    article_count: int
+    outlet_count: int
+    first_published_at: datetime
+    last_published_at: datetime
+
+    def count(self, sort_key: str) -> int:
+        return self.article_count if sort_key == "size" else self.outlet_count
+
+
+def _candidates(at: datetime, where: StorylineFilter) -> Select[int] | None:
+    """Storylines that can pass the outlet or activity filter at ``at``, found through
+    indexes from that outlet's or that window's articles; None when no filter narrows."""
+    narrowing = []
+    if where.outlet is not None:
+        narrowing.append(
+            Article.outlet_id
+            == select(Outlet.id).where(Outlet.name == where.outlet).scalar_subquery()
+        )
+    if where.active_since is not None:
+        narrowing.append(Article.effective_at >= where.active_since)
+    if not narrowing:
+        return None
+    return (
+        select(StorylineMembership.storyline_id)
+        .join(Article, Article.id == StorylineMembership.article_id)
+        .where(member_at(at), *narrowing)
+        .distinct()
+    )
+
+
+def _standings(session: Session, at: datetime, among: Select[int] | None) -> list[_Standing]:
+    """Counts, span and status at ``at`` of every storyline that existed then, or of
+    those of ``among`` with members then.
+
+    Plain columns, no ORM rows: a list sorted by size at 100k articles reads every
+    stay of the instant, and building a summary of each was most of its time.
     """
-    aggregates = session.execute(
+    aggregates = (
         select(
             StorylineMembership.storyline_id,
             func.count(Article.id),
@@ -209,16 +247,51 @@ def storylines_at(session: Session, at: datetime) -> list[StorylineSummary]:
         .join(Article, Article.id == StorylineMembership.article_id)
         .where(member_at(at))
         .group_by(StorylineMembership.storyline_id)
-    ).all()
-    counts = {sid: (n, outlets, as_utc(lo), as_utc(hi)) for sid, n, outlets, lo, hi in aggregates}
-    rows = list(session.scalars(select(Storyline).where(Storyline.created_at <= at)))
-    latest = _latest_changes(session, [r.id for r in rows], at)
-    out = []
-    for row in rows:
-        n, outlets, lo, hi = counts.get(row.id, (0, 0, None, None))
-        span = (lo, hi) if lo is not None and hi is not None else None
-        out.append(_summarise(row, latest.get(row.id, ()), n, outlets, span))
+    )
+    newest = (
+        select(StorylineChange.storyline_id, func.max(StorylineChange.seq).label("seq"))
+        .where(StorylineChange.at <= at, StorylineChange.kind.in_(_STATUS_KINDS))
+        .group_by(StorylineChange.storyline_id)
+    )
+    if among is not None:
+        aggregates = aggregates.where(StorylineMembership.storyline_id.in_(among))
+        newest = newest.where(StorylineChange.storyline_id.in_(among))
+    sub = newest.subquery()
+    kinds = dict(
+        session.execute(
+            select(StorylineChange.storyline_id, StorylineChange.kind).join(
+                sub, sub.c.seq == StorylineChange.seq
+            )
+        ).all()
+    )
+    out = [
+        _Standing(sid, _status_of(kinds.get(sid)), n, outlets, as_utc(lo), as_utc(hi))
+        for sid, n, outlets, lo, hi in session.execute(aggregates)
+    ]
+    if among is None:
+        # Storylines of the instant with no member then: those merged away by then (and
+        # one caught between its creation and its first article's stay), dated as the
+        # row is, as their summaries are.
+        staying = select(StorylineMembership.storyline_id).where(
+            StorylineMembership.storyline_id == Storyline.id, member_at(at)
+        )
+        out += [
+            _Standing(sid, _status_of(kinds.get(sid)), 0, 0, lo, hi)
+            for sid, lo, hi in session.execute(
+                select(
+                    Storyline.id, Storyline.first_published_at, Storyline.last_published_at
+                ).where(Storyline.created_at <= at, ~staying.exists())
+            )
+        ]
     return out
+
+
+def _status_of(kind: ChangeKind | None) -> str:
+    if kind == ChangeKind.merged:
+        return StorylineStatus.merged.value
+    if kind == ChangeKind.dormant:
+        return StorylineStatus.dormant.value
+    return StorylineStatus.active.value
 
 
 def list_storylines_at(
@@ -233,27 +306,18 @@ def list_storylines_at(
     """``GET /storylines`` as it answered at ``at``: the same filters, order and cursor.
 
     The default list (no filter, latest activity first) walks articles newest first
-    (:mod:`app.services.asof_recent`); the others summarise every storyline of the
-    instant, linear in the history. ``lead`` is how far past its ingest an
-    article's date may lie (the ingest's future tolerance).
+    (:mod:`app.services.asof_recent`). The others rank every storyline of the
+    instant by plain aggregates over its stays (narrowed first through the outlet's
+    or the window's articles when those filters are given), then summarise only the
+    page. ``lead`` is how far past its ingest an article's date may lie (the
+    ingest's future tolerance).
     """
     if sort_key == "last_activity" and where == StorylineFilter():
         return _recent_page(session, at, lead, limit, cursor)
-    items = storylines_at(session, at)
-    covered: set[int] | None = None
+    standings = _standings(session, at, _candidates(at, where))
     languages = _languages_at(session, at) if where.language or where.min_languages else {}
-    if where.outlet is not None:
-        covered = set(
-            session.scalars(
-                select(StorylineMembership.storyline_id)
-                .join(Article, Article.id == StorylineMembership.article_id)
-                .join(Outlet, Outlet.id == Article.outlet_id)
-                .where(Outlet.name == where.outlet, member_at(at))
-                .distinct()
-            )
-        )
 
-    def keep(s: StorylineSummary) -> bool:
+    def keep(s: _Standing) -> bool:
         if where.status is not None and s.status != where.status.value:
             return False
         if where.status is None and s.status == StorylineStatus.merged.value:
@@ -266,34 +330,51 @@ def list_storylines_at(
             return False
         if where.language is not None and where.language not in languages.get(s.id, ()):
             return False
-        if where.min_languages is not None and len(languages.get(s.id, ())) < where.min_languages:
-            return False
-        return covered is None or s.id in covered
+        return where.min_languages is None or len(languages.get(s.id, ())) >= where.min_languages
 
-    attribute = _SORT_ATTRIBUTE[sort_key]
-    chosen = sorted(
-        (s for s in items if keep(s)), key=lambda s: (getattr(s, attribute), s.id), reverse=True
-    )
-    if cursor is not None:
-        value: datetime | int
-        if sort_key == "last_activity":
-            value, last_id = decode_cursor(cursor, datetime)
-        else:
-            value, last_id = decode_cursor(cursor, int)
-        chosen = [
-            s
-            for s in chosen
-            if getattr(s, attribute) < value or (getattr(s, attribute) == value and s.id < last_id)
-        ]
+    kept = [s for s in standings if keep(s)]
+    if sort_key == "last_activity":
+        kept.sort(key=lambda s: (s.last_published_at, s.id), reverse=True)
+        if cursor is not None:
+            when, last_id = decode_cursor(cursor, datetime)
+            kept = [s for s in kept if (s.last_published_at, s.id) < (when, last_id)]
+    else:
+        kept.sort(key=lambda s: (s.count(sort_key), s.id), reverse=True)
+        if cursor is not None:
+            count, last_id = decode_cursor(cursor, int)
+            kept = [s for s in kept if (s.count(sort_key), s.id) < (count, last_id)]
+    chosen = kept
     page = chosen[:limit]
     more = len(chosen) > limit
-    next_cursor = encode_cursor(getattr(page[-1], attribute), page[-1].id) if more else None
+    rows = {
+        r.id: r
+        for r in session.scalars(select(Storyline).where(Storyline.id.in_([s.id for s in page])))
+    }
+    latest = _latest_changes(session, list(rows), at)
+    summaries = [
+        _summarise(
+            rows[s.id],
+            latest.get(s.id, ()),
+            s.article_count,
+            s.outlet_count,
+            None
+            if s.first_published_at is None or s.last_published_at is None
+            else (s.first_published_at, s.last_published_at),
+        )
+        for s in page
+    ]
     return StorylinePage(
-        items=_rows_at(session, page, at),
-        next_cursor=next_cursor,
+        items=_rows_at(session, summaries, at),
+        next_cursor=_cursor_after(page[-1], sort_key) if more else None,
         total=len(chosen),
-        latest_seq=max((s.version for s in items), default=0),
+        latest_seq=latest_seq_at(session, at),
     )
+
+
+def _cursor_after(last: _Standing, sort_key: str) -> str:
+    if sort_key == "last_activity":
+        return encode_cursor(last.last_published_at, last.id)
+    return encode_cursor(last.count(sort_key), last.id)
 
 
 def _recent_page(

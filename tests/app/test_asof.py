@@ -65,6 +65,10 @@ def _detail(client: TestClient, storyline: int, at: str) -> dict[str, Any]:
 
 def test_views_as_of_before_and_after_a_move_a_split_and_a_merge(editor: TestClient) -> None:
     before_anything = _now()
+    seeds = editor.post(
+        "/articles", json=[as_payload(r) for r in shared_rows("seeds/idlib_sept2018.jsonl")]
+    ).json()["articles"]
+    seeded = _now()
     (a, first), (b, second) = _whole(editor, 4)[:2]
     posted = _now()
     stray = first[-1]
@@ -112,6 +116,22 @@ def test_views_as_of_before_and_after_a_move_a_split_and_a_merge(editor: TestCli
     }
     assert absorbed in listed[after_split] and absorbed not in listed[merged]
     assert editor.get("/storylines", params={"as_of": before_anything}).json()["items"] == []
+    # The seeds' storyline, untouched by the edits, reads the same at every instant after them.
+    seed_line = seeds[0]["storyline_id"]
+    assert {s["storyline_id"] for s in seeds} == {seed_line}
+    assert seed_line not in {a, b, split}
+    for at in (seeded, posted, moved, after_split, merged):
+        assert _ids(editor, seed_line, at) == {s["id"] for s in seeds}
+        lanes = editor.get(f"/storylines/{seed_line}/spread", params={"as_of": at}).json()
+        order = [
+            (o["outlet"]["name"], o["first_publisher"], o["lag"]["readable"])
+            for o in lanes["outlets"]
+        ]
+        assert order == [("globalresearch.ca", True, "0s"), ("tass.com", False, "9d")]
+    assert editor.get(f"/storylines/{seed_line}", params={"as_of": seeded}).status_code == 200
+    assert (
+        editor.get(f"/storylines/{seed_line}", params={"as_of": before_anything}).status_code == 404
+    )
 
 
 def _titles(client: TestClient, storyline: int, at: str) -> dict[int, str]:
@@ -199,6 +219,33 @@ def test_the_default_list_as_of_an_instant_pages_as_the_filtered_one_does(
         one = editor.get("/storylines", params={"as_of": at}).json()
         many = editor.get("/storylines", params={"as_of": at, "min_outlets": 1}).json()
         assert (one["total"], one["latest_seq"]) == (many["total"], many["latest_seq"])
+
+
+def test_filtered_lists_as_of_now_page_as_the_live_lists_do(editor: TestClient) -> None:
+    """The filtered as-of lists rank by aggregates over the membership history and
+    narrow by the outlet's or the window's articles; the live lists read the current
+    rows. Just after a move and a merge, both must give the same pages."""
+    whole = _whole(editor, 6)
+    (a, first), (b, _), (c, _) = whole[:3]
+    editor.post(f"/articles/{first[-1]}/move", json={"storyline_id": c, "reason": "stray"})
+    editor.post(f"/storylines/{b}/merge", json={"into": a, "reason": "same story"})
+    now = _now()
+    some_outlet = editor.get(f"/storylines/{a}").json()["outlets"][0]["outlet"]["name"]
+    middle = sorted(s["last_published_at"] for s in editor.get("/storylines").json()["items"])
+    filters: list[dict[str, Any]] = [
+        {"sort": "size"},
+        {"sort": "outlets"},
+        {"outlet": some_outlet},
+        {"active_since": middle[len(middle) // 2]},
+        {"active_until": middle[len(middle) // 2], "sort": "size"},
+        {"status": "merged"},
+        {"min_outlets": 2, "sort": "outlets"},
+    ]
+    for where in filters:
+        live = _pages(editor, {**where, "limit": 2})
+        then = _pages(editor, {**where, "limit": 2, "as_of": now})
+        assert then == live, where
+        assert sum(len(p) for p in live) >= 1, where
 
 
 def test_articles_posted_later_are_absent_as_of_earlier(editor: TestClient) -> None:
