@@ -61,6 +61,15 @@ def test_articles_over_the_quota_get_429_and_smaller_posts_still_fit(
     assert limited.post("/articles", json=article(4)).status_code == 429
 
 
+def test_posting_articles_uses_none_of_the_read_quota(limited: TestClient) -> None:
+    posted = [
+        {"outlet": "a.com", "title": f"Harbour dredging starts {n}", "body": "Work."}
+        for n in (1, 2)
+    ]
+    assert limited.post("/articles", json=posted).status_code == 201  # 40 s of article refill
+    assert [limited.get("/storylines").status_code for _ in range(5)] == [200] * 4 + [429]
+
+
 def test_public_reads_are_limited_per_address(
     settings: Settings, embedder: SentenceTransformerEmbedder
 ) -> None:
