@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     false,
+    text,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -418,12 +419,15 @@ class QuotaBucket(Base):
     epoch (database clock): a request of cost ``n`` passes when
     ``max(tat, now) + n * interval - now <= burst * interval``. UNLOGGED on
     PostgreSQL (migration 0013): a charge commits without a WAL flush.
+    ``granted`` is what the last claim handed its process, in seconds of refill
+    (tokens times interval): the claim statement returns it.
     """
 
     __tablename__ = "quota_bucket"
 
     subject: Mapped[str] = mapped_column(String(160), primary_key=True)
     tat: Mapped[float] = mapped_column(Float)
+    granted: Mapped[float] = mapped_column(Float, server_default=text("0"))
 
 
 class StorylineMembership(Base):

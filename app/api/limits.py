@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 
 from app.errors import RateLimited
 from app.services.keys import KeyInfo
-from app.services.quota import MemoryQuotas, Rate, retry_after
+from app.services.quota import Rate, retry_after
 from app.state import ServiceState
 
 
@@ -45,9 +45,10 @@ async def charge_articles(state: ServiceState, key: KeyInfo, articles: int) -> N
 
 
 async def _take(state: ServiceState, subject: str, rate: Rate, cost: float) -> float:
-    if isinstance(state.quotas, MemoryQuotas):  # no I/O: no thread hop
-        return state.quotas.take(subject, rate, cost)
-    return await run_in_threadpool(state.quotas.take, subject, rate, cost)
+    wait = state.quotas.take_held(subject, rate, cost)  # no I/O: no thread hop
+    if wait is None:
+        wait = await run_in_threadpool(state.quotas.take, subject, rate, cost)
+    return wait
 
 
 def _address(request: Request) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -15,7 +16,7 @@ from sqlalchemy import Engine, create_engine, event, text
 from app.config import Settings
 from app.db import migrate
 from app.main import create_app
-from app.services.quota import MemoryQuotas, Rate, SharedQuotas
+from app.services.quota import LeaseTerms, MemoryQuotas, Rate, SharedQuotas, retry_after
 from embeddings.sentence import SentenceTransformerEmbedder
 from tests.app.live_server import live_server
 from tests.conftest import ADMIN_HEADERS, TEST_ADMIN_KEY, mint_key
@@ -116,7 +117,7 @@ def test_postgresql_buckets_are_shared_by_every_connection(shared_engine: Engine
         b.close()
 
 
-def test_a_postgresql_charge_that_fits_is_one_statement_without_a_wal_flush(
+def test_a_postgresql_claim_is_one_statement_without_a_wal_flush_and_serves_a_lease(
     shared_engine: Engine,
 ) -> None:
     quotas = SharedQuotas(shared_engine)
@@ -124,9 +125,13 @@ def test_a_postgresql_charge_that_fits_is_one_statement_without_a_wal_flush(
     event.listen(quotas.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
     try:
         rate = Rate(per_second=100.0, burst=200.0)
-        assert quotas.take("key:new", rate, 1) == 0.0  # opens the bucket
+        assert LeaseTerms().size(rate) == 16  # an eighth of the burst is 25: capped
+        assert quotas.take("key:new", rate, 1) == 0.0  # opens the bucket, claims 16
+        assert len(statements) == 1  # no ping, no BEGIN, no second look
+        assert [quotas.take("key:new", rate, 1) for _ in range(15)] == [0.0] * 15
+        assert len(statements) == 1  # spent in memory
         assert quotas.take("key:new", rate, 1) == 0.0
-        assert len(statements) == 2  # no ping, no BEGIN, no second look
+        assert len(statements) == 2  # the 17th request claims the next lease
         with shared_engine.connect() as conn:
             persistence = conn.scalar(
                 text("SELECT relpersistence FROM pg_class WHERE oid = 'quota_bucket'::regclass")
@@ -134,6 +139,97 @@ def test_a_postgresql_charge_that_fits_is_one_statement_without_a_wal_flush(
         assert persistence == "u"  # unlogged: its commits wait for no disk flush
     finally:
         quotas.close()
+
+
+def test_leases_of_two_processes_never_hand_out_more_than_the_bucket(
+    shared_engine: Engine,
+) -> None:
+    a, b = SharedQuotas(shared_engine), SharedQuotas(shared_engine)
+    try:
+        rate = Rate(per_second=0.001, burst=64.0)  # a token every 1000 s: no refill
+        assert LeaseTerms().size(rate) == 8
+        admitted = 0
+        for i in range(100):
+            admitted += (a, b)[i % 2].take("key:both", rate, 1) == 0.0
+        assert admitted == 64  # claims, remainders and refusals lose and add nothing
+    finally:
+        a.close()
+        b.close()
+
+
+def test_two_processes_overshoot_by_at_most_their_leases(shared_engine: Engine) -> None:
+    """Over t seconds, P processes admit at most burst + rate * t + P * (L - 1)."""
+    a, b = SharedQuotas(shared_engine), SharedQuotas(shared_engine)
+    try:
+        rate = Rate(per_second=20.0, burst=32.0)
+        size = LeaseTerms().size(rate)
+        assert size == 4
+        started = time.monotonic()
+
+        def hammer(quotas: SharedQuotas) -> int:  # one request thread of a process
+            admitted = 0
+            while time.monotonic() - started < 1.5:
+                admitted += quotas.take("key:busy", rate, 1) == 0.0
+            return admitted
+
+        with ThreadPoolExecutor(4) as threads:
+            admitted = sum(threads.map(hammer, (a, b, a, b)))
+        elapsed = time.monotonic() - started
+        assert admitted <= 32 + 20 * elapsed + 2 * (size - 1), (admitted, elapsed)
+        # Nor far under it: the refill, less what the leases still hold, less a last wait.
+        assert admitted >= 32 + 20 * (elapsed - 0.5) - 2 * (size - 1), (admitted, elapsed)
+    finally:
+        a.close()
+        b.close()
+
+
+def test_an_expired_lease_is_not_spent_and_goes_back_to_the_bucket(
+    shared_engine: Engine,
+) -> None:
+    terms = LeaseTerms(seconds=0.3)
+    a, b = SharedQuotas(shared_engine, terms=terms), SharedQuotas(shared_engine, terms=terms)
+    try:
+        rate = Rate(per_second=0.001, burst=64.0)  # no refill; leases of 8
+        assert a.take("key:k", rate, 1) == 0.0  # a holds 7
+        assert sum(b.take("key:k", rate, 1) == 0.0 for _ in range(60)) == 56
+        assert a.take_held("key:k", rate, 1) == 0.0  # a's lease is still good: 6 left
+        time.sleep(0.35)
+        assert a.take_held("key:k", rate, 1) is None  # expired: only the bucket can say
+        assert a.take("key:k", rate, 1) == 0.0  # gives its 6 back, claims them again: 5 held
+        assert b.take("key:k", rate, 1) > 0  # the bucket is empty
+        a.close()  # gives the 5 back
+        assert sum(b.take("key:k", rate, 1) == 0.0 for _ in range(10)) == 5
+    finally:
+        a.close()
+        b.close()
+
+
+def test_retry_after_a_shared_refusal_is_the_buckets_wait(shared_engine: Engine) -> None:
+    a, b = SharedQuotas(shared_engine), SharedQuotas(shared_engine)
+    try:
+        rate = Rate(per_second=0.01, burst=16.0)  # a token every 100 s, leases of 2
+        assert sum(b.take("key:r", rate, 1) == 0.0 for _ in range(16)) == 16
+        assert 99 < a.take("key:r", rate, 1) <= 100  # one token short
+        assert 199 < a.take("key:r", rate, 2) <= 200  # two short: the refusal took nothing
+        assert retry_after(a.take("key:r", rate, 1)) == 100
+    finally:
+        a.close()
+        b.close()
+
+
+def test_a_batch_takes_its_whole_cost_from_the_shared_bucket(shared_engine: Engine) -> None:
+    a, b = SharedQuotas(shared_engine), SharedQuotas(shared_engine)
+    try:
+        rate = Rate(per_second=1.0, burst=60.0)  # 60 articles a minute; leases of 7
+        assert b.take("articles:key:w", rate, 1) == 0.0  # b holds 6 of them
+        assert a.take("articles:key:w", rate, 20) == 0.0
+        assert a.take("articles:key:w", rate, 20) == 0.0  # 60 - 7 - 40 = 13 left
+        wait = a.take("articles:key:w", rate, 20)
+        assert 6.5 < wait <= 7  # 7 more flow back in 7 s (less the time since)
+        assert a.take("articles:key:w", rate, 13) == 0.0
+    finally:
+        a.close()
+        b.close()
 
 
 def test_a_dropped_quota_connection_is_replaced_and_the_charge_retried(
