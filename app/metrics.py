@@ -33,7 +33,7 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.multiprocess import MultiProcessCollector
 from prometheus_client.multiprocess import mark_process_dead as _mark_dead
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 
 from app.db import Database
 from app.models import Article, ArticleStatus, JobMark, as_utc
@@ -125,10 +125,11 @@ def observe_grouping(articles: int, seconds: float) -> None:
 
 
 class DatabaseGauges(Collector):
-    """Figures read from the database at scrape time, and this process's pool."""
+    """Figures read from the database at scrape time, and this process's pools."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, quota_engine: Engine | None = None) -> None:
         self.db = db
+        self.quota_engine = quota_engine
 
     def collect(self) -> Iterable[Metric]:
         depth = GaugeMetricFamily(
@@ -169,19 +170,27 @@ class DatabaseGauges(Collector):
         vectors.add_metric(["left"], space.left if space else 0)
         pool = GaugeMetricFamily(
             "storyline_db_pool_connections",
-            "This process's database connections, by state (checked_out, idle).",
-            labels=["state"],
+            "This process's database connections, by pool (app; quota: the shared quota "
+            "buckets' own) and state (checked_out, idle).",
+            labels=["pool", "state"],
         )
-        # QueuePool (PostgreSQL) and SQLite's pools count both; others report 0.
-        checked_out = getattr(self.db.engine.pool, "checkedout", None)
-        idle = getattr(self.db.engine.pool, "checkedin", None)
-        pool.add_metric(["checked_out"], checked_out() if callable(checked_out) else 0)
-        pool.add_metric(["idle"], idle() if callable(idle) else 0)
+        engines = {"app": self.db.engine, "quota": self.quota_engine}
+        for name, engine in engines.items():
+            if engine is None:
+                continue
+            # QueuePool (PostgreSQL) and SQLite's pools count both; others report 0.
+            checked_out = getattr(engine.pool, "checkedout", None)
+            idle = getattr(engine.pool, "checkedin", None)
+            pool.add_metric([name, "checked_out"], checked_out() if callable(checked_out) else 0)
+            pool.add_metric([name, "idle"], idle() if callable(idle) else 0)
         yield from (depth, oldest, backlog, vectors, pool)
 
 
-def exposition(db: Database) -> bytes:
-    """The text format of every metric: this process's (or all processes') plus the database's."""
+def exposition(db: Database, quota_engine: Engine | None = None) -> bytes:
+    """The text format of every metric: this process's (or all processes') plus the database's.
+
+    ``quota_engine``: the pool of the shared quota buckets, when they have one.
+    """
     if multiprocess():
         registry = CollectorRegistry()
         MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
@@ -191,7 +200,7 @@ def exposition(db: Database) -> bytes:
 
         own = generate_latest(REGISTRY)
     scraped = CollectorRegistry(auto_describe=False)
-    scraped.register(DatabaseGauges(db))
+    scraped.register(DatabaseGauges(db, quota_engine))
     return own + generate_latest(scraped)
 
 

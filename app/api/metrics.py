@@ -23,5 +23,5 @@ router = APIRouter(
 )
 async def metrics(state: StateDep) -> Response:
     """Request counts and latencies, ingest outcomes, queue, model, jobs, SSE clients, pool."""
-    body = await run_in_threadpool(exposition, state.db)
+    body = await run_in_threadpool(exposition, state.db, state.quotas.engine)
     return Response(body, media_type=CONTENT_TYPE)

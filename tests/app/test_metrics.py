@@ -13,6 +13,9 @@ import pytest
 from fastapi.testclient import TestClient
 from prometheus_client.parser import text_string_to_metric_families
 
+from app.config import Settings
+from app.main import create_app
+from embeddings.protocol import Embedder
 from tests.app.live_server import ROOT, live_server
 from tests.conftest import ADMIN_HEADERS, mint_key
 
@@ -78,7 +81,8 @@ def test_counters_move_when_articles_are_posted(client: TestClient) -> None:
     assert _value(after, "storyline_queue_oldest_waiting_seconds") == 0
     assert _value(after, "storyline_labeller_backlog_articles") == 2  # labeller is off in tests
     assert _value(after, "storyline_sse_clients") == 0
-    assert ("storyline_db_pool_connections", (("state", "checked_out"),)) in after
+    pool = ("storyline_db_pool_connections", (("pool", "app"), ("state", "checked_out")))
+    assert pool in after
     # A 404 is counted under one label, not one per path asked for.
     client.get("/no/such/path/1")
     client.get("/no/such/path/2")
@@ -96,6 +100,25 @@ def test_counters_move_when_articles_are_posted(client: TestClient) -> None:
         )
         == 2
     )
+
+
+def test_the_pool_gauge_shows_the_quota_pool_where_quotas_have_one(
+    settings: Settings, embedder: Embedder, database_url: str
+) -> None:
+    limited = settings.model_copy(update={"quota_reads_per_second": 50.0})
+    with TestClient(create_app(limited, embedder), headers=ADMIN_HEADERS) as client:
+        assert client.get("/storylines").status_code == 200  # charges the read quota
+        samples = _samples(client.get("/metrics").text)
+    quota = {
+        state: samples.get(("storyline_db_pool_connections", (("pool", "quota"), ("state", state))))
+        for state in ("checked_out", "idle")
+    }
+    if database_url.startswith("postgresql"):
+        # One connection, opened by the first claim of a lease and back in the pool.
+        assert quota == {"checked_out": 0, "idle": 1}
+    else:  # SQLite: buckets in memory, no pool
+        assert quota == {"checked_out": None, "idle": None}
+    assert _value(samples, "storyline_db_pool_connections", pool="app", state="idle") >= 1
 
 
 @pytest.mark.model  # the served process loads the default (ONNX) model
