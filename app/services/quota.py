@@ -158,8 +158,8 @@ class SharedQuotas:
     at the defaults (50 reads a second, bursts of 100, L = 12) that is 11 reads per
     process. The converse: a request is refused while other processes may still
     hold up to ``L - 1`` tokens each, for at most a lease's lifetime; a process that
-    stops asking keeps its remainder (then lost to the others until the bucket
-    refills it, ``L / rate`` seconds) until its next claim or :meth:`close`. Where
+    stops asking keeps its remainder (lost to the others until the bucket makes it
+    up, ``(L - 1) / rate`` seconds) until its next claim or :meth:`close`. Where
     ``burst / 8 < 2`` a lease is one token: every request is charged exactly, as
     before leases. ``Retry-After`` comes from the bucket after this process's
     remainder is returned, so it is exact for the bucket.
