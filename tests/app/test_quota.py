@@ -237,7 +237,8 @@ def test_a_dropped_quota_connection_is_replaced_and_the_charge_retried(
 ) -> None:
     quotas = SharedQuotas(shared_engine, pool_size=1)
     try:
-        rate = Rate(per_second=100.0, burst=200.0)
+        rate = Rate(per_second=100.0, burst=8.0)
+        assert LeaseTerms().size(rate) == 1  # every charge a claim: the second one too
         assert quotas.take("key:k", rate, 1) == 0.0
         with quotas.engine.connect() as pooled:  # the one connection of its pool
             pid = pooled.connection.dbapi_connection.info.backend_pid  # type: ignore[union-attr]
