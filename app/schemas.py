@@ -254,7 +254,14 @@ class StorylineRow(StorylineSummary):
 class StorylinePage(BaseModel):
     items: list[StorylineRow]
     next_cursor: str | None = Field(description="Pass as ?cursor= for the next page; null at end.")
-    total: int = Field(description="Storylines matching the filters, over all pages.")
+    total: int = Field(
+        description="Storylines matching the filters, over all pages; exact unless `total_capped`."
+    )
+    total_capped: bool = Field(
+        False,
+        description="True when more storylines than `total` match: filters other than "
+        "`status` or one `outlet` alone are counted up to 10,000 matches, no further.",
+    )
     latest_seq: int = Field(
         description="The change feed's latest seq when the page was read: pass it as "
         "?changed_since= (or to /changes/stream) to follow what changes next."

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, distinct, func, or_, select
 from sqlalchemy.orm import InstrumentedAttribute, Session, defer
@@ -127,15 +128,15 @@ def list_storylines(
     counted = query
     covered = _covered_by(session, where.outlet)
     if covered is not None:
-        # Counting walks the outlet's own coverage rows; a page walks them too when
-        # they are few, else it walks the sort index and stops at the page's end.
+        # A page walks the outlet's own coverage rows when they are few, else it walks
+        # the sort index and stops at the page's end.
         outlet_id, many = covered
         in_coverage = Storyline.id.in_(
             select(OutletStoryline.storyline_id).where(OutletStoryline.outlet_id == outlet_id)
         )
         counted = query.where(in_coverage)
         query = query.where(_covers(outlet_id) if many else in_coverage)
-    total = session.scalar(select(func.count()).select_from(counted.subquery())) or 0
+    total, capped = _total(session, where, counted, covered)
     if cursor is not None:
         value: int | datetime
         if sort is StorylineSort.last_activity:
@@ -156,8 +157,38 @@ def list_storylines(
         items=storyline_rows(session, rows),
         next_cursor=next_cursor,
         total=total,
+        total_capped=capped,
         latest_seq=latest_seq(session),
     )
+
+
+# Filtered totals count this many matches at most: counting every match of a broad
+# filter read 217-358 ms a page at 1M articles (min_outlets=3, a big outlet).
+TOTAL_COUNT_LIMIT = 10_000
+
+
+def _total(
+    session: Session,
+    where: StorylineFilter,
+    counted: Select[Any],
+    covered: tuple[int, bool] | None,
+) -> tuple[int, bool]:
+    """The page's total and whether it stopped at :data:`TOTAL_COUNT_LIMIT`.
+
+    Exact without filters (status aside), and for one outlet alone: its kept
+    ``storyline_count`` (merged storylines have no coverage rows, so it counts the
+    same storylines as the filter). Any other filter is counted up to the limit.
+    """
+    others = replace(where, outlet=None, status=None)
+    if where.outlet is None and others == StorylineFilter():
+        return session.scalar(select(func.count()).select_from(counted.subquery())) or 0, False
+    if covered is not None and where.status is None and others == StorylineFilter():
+        outlet_id, _ = covered
+        kept = session.scalar(select(Outlet.storyline_count).where(Outlet.id == outlet_id))
+        return kept or 0, False
+    bounded = counted.with_only_columns(Storyline.id).limit(TOTAL_COUNT_LIMIT + 1)
+    n = session.scalar(select(func.count()).select_from(bounded.subquery())) or 0
+    return min(n, TOTAL_COUNT_LIMIT), n > TOTAL_COUNT_LIMIT
 
 
 def changed_storylines(

@@ -73,7 +73,7 @@ async function load(reset = true) {
   nextCursor = page.next_cursor;
   latestSeq = Math.max(latestSeq, page.latest_seq);
   $("summary").textContent = page.total
-    ? `${num(page.total)} storylines match; showing ${num(rows.size)}.`
+    ? `${num(page.total)}${page.total_capped ? "+" : ""} storylines match; showing ${num(rows.size)}.`
     : "No storyline matches these filters.";
   render();
   if (!performance.getEntriesByName("board-rendered").length) performance.mark("board-rendered");

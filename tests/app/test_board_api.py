@@ -8,10 +8,12 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from app.models import Article, Outlet, OutletStoryline, as_utc
+from app.services import queries
 from app.state import ServiceState
 from tests.conftest import as_payload, shared_rows
 
@@ -214,3 +216,47 @@ def test_first_publishers_tie_within_the_hour_and_sparklines_span_the_last_30_da
     assert [o["name"] for o in row["first_publishers"]] == ["globalresearch.ca", "early.example"]
     assert row["sparkline_start"] == "2018-09-19"  # 18 October and the 29 days before
     assert row["sparkline"] == [1] + [0] * 8 + [1] + [0] * 9 + [1] + [0] * 9 + [1]
+
+
+def _all_ids(client: TestClient, **params: Any) -> set[int]:
+    """Every storyline the filter matches, page by page."""
+    ids: set[int] = set()
+    cursor = None
+    while True:
+        page = client.get(
+            "/storylines", params={**params, "limit": 7, **({"cursor": cursor} if cursor else {})}
+        ).json()
+        ids |= {item["id"] for item in page["items"]}
+        cursor = page["next_cursor"]
+        if cursor is None:
+            return ids
+
+
+def test_filtered_totals_equal_the_matches_after_a_merge_and_cap_when_told(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One outlet alone reads its kept storyline count; other filters count up to a cap."""
+    stories = _basil_stories(8)
+    homes = [_post(client, s)[0]["storyline_id"] for s in stories]
+    state = _state(client)
+    with state.db.session() as session:
+        state.runtime.merge(session, homes[:2], "test", datetime.now(UTC))
+    outlets = [o["name"] for o in client.get("/outlets", params={"limit": 500}).json()["items"]]
+    filters: list[dict[str, Any]] = [{}, {"min_outlets": 2}, {"min_outlets": 3}]
+    filters += [{"outlet": o} for o in outlets] + [{"outlet": "nobody.example"}]
+    filters += [
+        {"outlet": outlets[0], "status": "dormant"},
+        {"outlet": outlets[0], "status": "active"},
+    ]
+    for params in filters:
+        page = client.get("/storylines", params={**params, "limit": 1}).json()
+        assert (page["total"], page["total_capped"]) == (len(_all_ids(client, **params)), False)
+
+    monkeypatch.setattr(queries, "TOTAL_COUNT_LIMIT", 2)
+    broad = client.get("/storylines", params={"min_outlets": 1, "limit": 1}).json()
+    assert len(_all_ids(client, min_outlets=1)) > 2
+    assert (broad["total"], broad["total_capped"]) == (2, True)
+    # One outlet alone stays exact: its kept count, whatever the cap.
+    biggest = outlets[0]
+    alone = client.get("/storylines", params={"outlet": biggest, "limit": 1}).json()
+    assert (alone["total"], alone["total_capped"]) == (len(_all_ids(client, outlet=biggest)), False)
