@@ -108,6 +108,12 @@ class _Lease:
     tokens: float = 0.0
     expires: float = 0.0  # time.monotonic()
     per_second: float = 1.0  # the bucket's rate at the last claim
+    # After a refusal: when the bucket would let that cost through, and until when
+    # (a lease's lifetime at most) a request of at least that cost is refused here
+    # without asking the database: a flood over quota costs few statements.
+    refused_until: float = 0.0  # time.monotonic()
+    refused_cost: float = math.inf
+    refusal_kept: float = 0.0  # time.monotonic()
     claiming: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -162,7 +168,11 @@ class SharedQuotas:
     up, ``(L - 1) / rate`` seconds) until its next claim or :meth:`close`. Where
     ``burst / 8 < 2`` a lease is one token: every request is charged exactly, as
     before leases. ``Retry-After`` comes from the bucket after this process's
-    remainder is returned, so it is exact for the bucket.
+    remainder is returned, so it is exact for the bucket. For a lease's lifetime
+    after a refusal (or until its wait is over, if sooner) this process refuses
+    requests of at least the refused cost by itself: a client that ignores
+    ``Retry-After`` costs the database one claim a second, not one per request.
+    Tokens another process gives back meanwhile are seen after that second.
 
     The statements run in autocommit on ``quota_bucket``, which is UNLOGGED
     (migration 0013), so a commit writes no WAL of its own and PostgreSQL does not
@@ -187,7 +197,13 @@ class SharedQuotas:
     def take_held(self, subject: str, rate: Rate, cost: float) -> float | None:
         with self._lock:
             lease = self._leases.get(subject)
-            if lease is None or lease.tokens + _EPSILON < cost or time.monotonic() >= lease.expires:
+            if lease is None:
+                return None
+            now = time.monotonic()
+            if cost >= lease.refused_cost and now < min(lease.refused_until, lease.refusal_kept):
+                # The bucket has not refilled enough since; more cost, more wait.
+                return lease.refused_until - now + (cost - lease.refused_cost) / rate.per_second
+            if lease.tokens + _EPSILON < cost or now >= lease.expires:
                 return None
             lease.tokens -= cost
             return 0.0
@@ -220,6 +236,11 @@ class SharedQuotas:
                     raise
                 granted, wait = self._claim(params)  # the server dropped a pooled connection
             if granted is None:
+                with self._lock:
+                    now = time.monotonic()
+                    lease.refused_until = now + wait
+                    lease.refused_cost = cost
+                    lease.refusal_kept = now + self.terms.seconds
                 return wait
             with self._lock:
                 lease.tokens = max(0.0, granted * rate.per_second - cost)

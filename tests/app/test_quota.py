@@ -198,6 +198,7 @@ def test_an_expired_lease_is_not_spent_and_goes_back_to_the_bucket(
         assert a.take("key:k", rate, 1) == 0.0  # gives its 6 back, claims them again: 5 held
         assert b.take("key:k", rate, 1) > 0  # the bucket is empty
         a.close()  # gives the 5 back
+        time.sleep(0.35)  # b remembers its refusal for a lease's lifetime
         assert sum(b.take("key:k", rate, 1) == 0.0 for _ in range(10)) == 5
     finally:
         a.close()
@@ -215,6 +216,32 @@ def test_retry_after_a_shared_refusal_is_the_buckets_wait(shared_engine: Engine)
     finally:
         a.close()
         b.close()
+
+
+def test_a_refused_process_refuses_again_without_asking_the_database(
+    shared_engine: Engine,
+) -> None:
+    quotas = SharedQuotas(shared_engine, terms=LeaseTerms(seconds=0.3))
+    statements: list[str] = []
+    event.listen(quotas.engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+    try:
+        rate = Rate(per_second=0.01, burst=8.0)  # a token every 100 s, leases of 1
+        assert [quotas.take("key:flood", rate, 1) for _ in range(8)] == [0.0] * 8
+        assert 99 < quotas.take("key:flood", rate, 1) <= 100  # refused by the bucket
+        asked = len(statements)
+        waits = [quotas.take("key:flood", rate, 1) for _ in range(50)]
+        assert len(statements) == asked  # the flood stays in this process
+        assert all(99 < w <= 100 for w in waits)
+        assert 199 < quotas.take("key:flood", rate, 2) <= 200  # a dearer request waits longer
+        assert len(statements) == asked
+        assert 99 < quotas.take("key:other", rate, 9) <= 100  # another bucket still asks
+        assert len(statements) > asked
+        asked = len(statements)
+        time.sleep(0.35)  # the refusal is remembered for a lease's lifetime (0.3 s here)
+        assert 99 < quotas.take("key:flood", rate, 1) <= 100
+        assert len(statements) > asked  # then the bucket is asked again
+    finally:
+        quotas.close()
 
 
 def test_a_batch_takes_its_whole_cost_from_the_shared_bucket(shared_engine: Engine) -> None:
