@@ -158,8 +158,12 @@ class Labeller:
         with self.runtime.lock, self.db.session() as session:
             lock_writes(session)
             changes = ChangeRecorder()
+            # One read for the batch (a get per storyline was a query each: 500 a batch).
+            current = {
+                s.id: s for s in session.scalars(select(Storyline).where(Storyline.id.in_(labels)))
+            }
             for storyline_id, (label, basis) in labels.items():
-                storyline = session.get(Storyline, storyline_id)
+                storyline = current.get(storyline_id)
                 if storyline is None or storyline.status == StorylineStatus.merged:
                     continue
                 if label is None:

@@ -6,7 +6,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from sqlalchemy import ColumnElement, func, insert, select, update
+from sqlalchemy import ColumnElement, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -113,14 +113,16 @@ def compute_labels(
     members: dict[int, dict[str, list[tuple[str, str, str]]]] = {}
     majority: dict[int, str] = {}
     terms: dict[int, dict[str, set[str]]] = {}
+    # Built once, run per storyline: building it anew each time cost 2/3 of running it.
+    latest = (
+        select(Article.id, Article.title, Article.body, Outlet.name, Article.language)
+        .join(Outlet, Outlet.id == Article.outlet_id)
+        .where(Article.storyline_id == bindparam("storyline_id"))
+        .order_by(Article.effective_at.desc(), Article.id.desc())
+        .limit(_MEMBERS_READ)
+    )
     for storyline in storylines:
-        read = session.execute(
-            select(Article.id, Article.title, Article.body, Outlet.name, Article.language)
-            .join(Outlet, Outlet.id == Article.outlet_id)
-            .where(Article.storyline_id == storyline.id)
-            .order_by(Article.effective_at.desc(), Article.id.desc())
-            .limit(_MEMBERS_READ)
-        ).all()
+        read = session.execute(latest, {"storyline_id": storyline.id}).all()
         by_language: dict[str, list[tuple[str, str, str]]] = {}
         language_terms: dict[str, set[str]] = {}
         for article_id, title, body, outlet, language in read:
