@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
+import numpy as np
 from sqlalchemy import Select, func, select, text, true
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -35,7 +36,13 @@ from app.models import (
 )
 from app.services.changes import ChangeRecorder
 from app.services.lineage import merge_storylines, split_storyline
-from app.services.placement import Placement, PlacementBatch, article_item, placed_versions
+from app.services.placement import (
+    Placement,
+    PlacementBatch,
+    article_item,
+    placed_versions,
+    stored_item,
+)
 from app.services.space import require as require_space
 from clustering import CentroidGrouper, EvidenceGrouper, OnlineGrouper
 from clustering.join_model import DEFAULT_MODEL, MULTILINGUAL_MODEL
@@ -222,8 +229,19 @@ class GroupingRuntime:
 
     def _replay(self, session: Session, grouper: OnlineGrouper, seq: int) -> int:
         live = select(Storyline.id).where(Storyline.status == StorylineStatus.active)
-        rows = session.scalars(
-            select(Article)
+        # Columns, not Article rows: a replay after every discovery that changed
+        # something reads the whole live window, and loading ORM objects was a third
+        # of it on a headline stream.
+        rows = session.execute(
+            select(
+                Article.id,
+                Article.storyline_id,
+                Article.embedding,
+                Article.title,
+                Article.body,
+                Article.published_at,
+                Article.language,
+            )
             .where(
                 Article.storyline_id.in_(live),
                 Article.group_seq <= seq,
@@ -235,8 +253,12 @@ class GroupingRuntime:
             .execution_options(yield_per=1000)
         )
         count = 0
-        for article in rows:
-            grouper.add(article_item(article), _storyline_of(article))
+        for article_id, storyline_id, embedding, title, body, published_at, language in rows:
+            if embedding is None or storyline_id is None:
+                raise ValueError(f"article {article_id} is grouped without a vector or storyline")
+            vector = np.frombuffer(embedding, dtype=np.float32)
+            item = stored_item(vector, title, body, published_at, language)
+            grouper.add(item, storyline_id)
             count += 1
         session.expunge_all()
         return count

@@ -54,13 +54,16 @@ def article_item(article: Article, vector: np.ndarray | None = None) -> Item:
         if article.embedding is None:
             raise ValueError(f"article {article.id} has no embedding yet")
         vector = np.frombuffer(article.embedding, dtype=np.float32)
-    ts = article.published_at.timestamp() if article.published_at is not None else None
+    return stored_item(vector, article.title, article.body, article.published_at, article.language)
+
+
+def stored_item(
+    vector: np.ndarray, title: str, body: str, published_at: datetime | None, language: str
+) -> Item:
+    """:func:`article_item` from the article's columns, for replays that read no rows."""
+    ts = published_at.timestamp() if published_at is not None else None
     return Item(
-        vector=vector,
-        title=article.title,
-        body=article.body,
-        timestamp=ts,
-        language=grouping_language(article.language),
+        vector=vector, title=title, body=body, timestamp=ts, language=grouping_language(language)
     )
 
 
