@@ -52,6 +52,9 @@ class Lexicon:
 
     def absorb(self, ids: I64, weights: F64) -> None:
         """Add ``weights`` at ``ids`` (ids may be unsorted, unique within the call)."""
+        if self.term_ids.size > 2 * ids.size:
+            self._merge_in(ids, weights)
+            return
         all_ids = np.concatenate([self.term_ids, ids])
         all_w = np.concatenate([self.term_weights, weights])
         uniq, inverse = np.unique(all_ids, return_inverse=True)
@@ -59,6 +62,24 @@ class Lexicon:
         self.term_weights = np.bincount(inverse, weights=all_w, minlength=uniq.size).astype(
             np.float64
         )
+
+    def _merge_in(self, ids: I64, weights: F64) -> None:
+        """:meth:`absorb` for a lexicon much longer than ``ids``, without sorting it again.
+
+        A big storyline's lexicon (thousands of terms on a headline stream) took
+        a full ``np.unique`` per article added; here the held terms are found by
+        binary search and the new ones inserted. Each sum is the held weight plus
+        the new one, as ``np.bincount`` adds them, so the weights are the same bits.
+        """
+        at = np.searchsorted(self.term_ids, ids)
+        held = at < self.term_ids.size
+        held[held] = self.term_ids[at[held]] == ids[held]
+        summed = self.term_weights.copy()
+        summed[at[held]] += weights[held]
+        new = np.flatnonzero(~held)
+        new = new[np.argsort(ids[new], kind="stable")]
+        self.term_ids = np.insert(self.term_ids, at[new], ids[new])
+        self.term_weights = np.insert(summed, at[new], weights[new])
 
     def remap(self, old_to_new: I64) -> None:
         """Follow a vocabulary compaction; terms mapped to -1 are dropped."""
