@@ -5,7 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 
+from app.models import Article
+from app.services import fulltext
+from app.services.fulltext import _TOKEN
 from app.state import ServiceState
 from tests.conftest import as_payload, shared_rows
 
@@ -87,3 +91,23 @@ def test_words_match_where_headline_words_begin(
     # "helmet" finds "Helmets"; a word inside another word ("elmet") does not.
     assert sid in _headline_hits(client, "helmet")
     assert sid not in _headline_hits(client, "elmets")
+
+
+def test_headline_words_come_newest_first_and_at_most_limit(client: TestClient) -> None:
+    """Word matches in headlines are the brute-force answer: newest first, at most limit."""
+    _load(client)
+    state: ServiceState = client.app.state.storyline  # type: ignore[attr-defined]
+    with state.db.session() as session:
+        rows = session.execute(select(Article.id, Article.title).order_by(Article.id.desc())).all()
+    words = ["the", "helmets", "video", "beck", "a", "obama", "syria"]
+
+    def expected(word: str, limit: int) -> list[int]:
+        tokens = [(aid, _TOKEN.findall(title.lower())) for aid, title in rows]
+        return [aid for aid, ts in tokens if any(t.startswith(word) for t in ts)][:limit]
+
+    for word in words:
+        for limit in (2, 5, 50):
+            with state.db.session() as session:
+                found = [aid for _, aid, _ in fulltext.headlines(session, [word], limit)]
+            assert found == expected(word, limit), (word, limit)
+    assert any(len(expected(w, 50)) > 5 for w in words)
