@@ -115,7 +115,13 @@ class OutletStoryline(Base):
 
     __tablename__ = "outlet_storyline"
     __table_args__ = (
-        Index("ix_outlet_storyline_storyline_id_first_at", "storyline_id", "first_at"),
+        # Co-coverage (app.services.outlets) reads the outlet from the index alone.
+        Index(
+            "ix_outlet_storyline_storyline_id_first_at_outlet_id",
+            "storyline_id",
+            "first_at",
+            "outlet_id",
+        ),
         Index("ix_outlet_storyline_outlet_id_join_lag_us", "outlet_id", "join_lag_us"),
     )
 
