@@ -82,16 +82,7 @@ def count_placed(session: Session, rows: Iterable[Article]) -> None:
             kept.last_at = max(kept.last_at, share.last_at)
         articles, new = per_outlet.get(outlet_id, (0, 0))
         per_outlet[outlet_id] = (articles + share.articles, new + int(kept is None))
-    for outlet_id, (articles, new) in per_outlet.items():
-        session.execute(
-            update(Outlet)
-            .where(Outlet.id == outlet_id)
-            .values(
-                article_count=Outlet.article_count + articles,
-                storyline_count=Outlet.storyline_count + new,
-            )
-            .execution_options(synchronize_session=False)
-        )
+    _shift_outlet_totals(session, per_outlet)
     session.flush()
     refresh_join_lags(session, {sid for _, sid in shares})
     _expire(session, Outlet)
@@ -151,6 +142,13 @@ def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None
     for outlet_id, _, n, _, _ in fresh:
         articles, storylines = delta.get(outlet_id, (0, 0))
         delta[outlet_id] = (articles + n, storylines + 1)
+    _shift_outlet_totals(session, delta)
+    refresh_join_lags(session, ids)
+    _expire(session, Outlet)
+
+
+def _shift_outlet_totals(session: Session, delta: dict[int, tuple[int, int]]) -> None:
+    """Move each outlet's article and storyline totals by (articles, storylines)."""
     for outlet_id, (articles, storylines) in sorted(delta.items()):
         if articles or storylines:
             session.execute(
@@ -162,8 +160,6 @@ def recount_storylines(session: Session, storyline_ids: Collection[int]) -> None
                 )
                 .execution_options(synchronize_session=False)
             )
-    refresh_join_lags(session, ids)
-    _expire(session, Outlet)
 
 
 def recount_all(session: Session) -> None:
